@@ -1,0 +1,122 @@
+// Polygon and box rasterisation exactly as pycocotools' rleFrPoly / rleFrBbox do it (rewritten):
+// vertices are scaled by 5 and rounded (C-style truncation of v*5+0.5), every edge is walked one
+// upsampled step at a time along its longer axis, and each step that crosses the centre of a pixel
+// column (upsampled x = 5*col + 2) records where that column's inside starts or ends. Sorting those
+// column-major boundary positions gives the run lengths directly.
+import type { Box, Rle } from './types.ts';
+
+const SCALE = 5;
+// pycocotools stores scaled vertices in C ints; beyond that range its result is undefined.
+const MAX_SCALED = 2 ** 31 - 1;
+// Upsampled boundary points walked for one polygon; bounds the work for absurd coordinates.
+const MAX_WALK = 2 ** 27;
+
+/** Rasterises one polygon [x0, y0, x1, y1, ...] (an odd trailing value is ignored, as pycocotools does). */
+export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, where = 'polygon'): Rle {
+  const k = Math.floor(xy.length / 2);
+  const xs = new Int32Array(k + 1);
+  const ys = new Int32Array(k + 1);
+  for (let j = 0; j < k; j++) {
+    for (let d = 0; d < 2; d++) {
+      const v = xy[2 * j + d];
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new Error(`${where}[${2 * j + d}]: coordinate must be a finite number, got ${String(v)}`);
+      }
+      const s = Math.trunc(SCALE * v + 0.5);
+      if (Math.abs(s) > MAX_SCALED) {
+        throw new Error(`${where}[${2 * j + d}]: coordinate ${v} is too large (|5v| must fit a 32-bit int)`);
+      }
+      (d === 0 ? xs : ys)[j] = s;
+    }
+  }
+  if (k === 0) return { height: h, width: w, counts: Uint32Array.of(h * w) };
+  xs[k] = xs[0];
+  ys[k] = ys[0];
+  let walk = 0;
+  for (let j = 0; j < k; j++) walk += Math.max(Math.abs(xs[j] - xs[j + 1]), Math.abs(ys[j] - ys[j + 1])) + 1;
+  if (walk > MAX_WALK) {
+    throw new Error(
+      `${where}: outline is too long to rasterise (${walk} upsampled points, limit ${MAX_WALK})`,
+    );
+  }
+
+  // Walk the upsampled outline point by point (u, v), keeping only the previous point: pycocotools
+  // stores them all, but only consecutive pairs are ever compared.
+  const bounds: number[] = [];
+  let pu = 0;
+  let pv = 0;
+  let first = true;
+  const visit = (u: number, v: number): void => {
+    if (!first && u !== pu) {
+      let xd = u < pu ? u : u - 1;
+      xd = (xd + 0.5) / SCALE - 0.5;
+      if (Math.floor(xd) === xd && xd >= 0 && xd <= w - 1) {
+        let yd = v < pv ? v : pv;
+        yd = (yd + 0.5) / SCALE - 0.5;
+        if (yd < 0) yd = 0;
+        else if (yd > h) yd = h;
+        yd = Math.ceil(yd);
+        bounds.push(xd * h + yd);
+      }
+    }
+    first = false;
+    pu = u;
+    pv = v;
+  };
+  for (let j = 0; j < k; j++) {
+    let xa = xs[j];
+    let xb = xs[j + 1];
+    let ya = ys[j];
+    let yb = ys[j + 1];
+    const dx = Math.abs(xb - xa);
+    const dy = Math.abs(ya - yb);
+    // Walk from the lower end so both directions of an edge round the same way, then visit in order.
+    const flip = (dx >= dy && xa > xb) || (dx < dy && ya > yb);
+    if (flip) {
+      [xa, xb] = [xb, xa];
+      [ya, yb] = [yb, ya];
+    }
+    if (dx >= dy) {
+      const s = (yb - ya) / dx; // NaN for a repeated vertex; its one point never crosses a column
+      for (let d = 0; d <= dx; d++) {
+        const t = flip ? dx - d : d;
+        visit(t + xa, Math.trunc(ya + s * t + 0.5));
+      }
+    } else {
+      const s = (xb - xa) / dy;
+      for (let d = 0; d <= dy; d++) {
+        const t = flip ? dy - d : d;
+        visit(Math.trunc(xa + s * t + 0.5), t + ya);
+      }
+    }
+  }
+
+  // Boundaries -> run lengths: sort, add the end, take differences, and fold away empty runs.
+  const a = new Float64Array(bounds.length + 1);
+  for (let i = 0; i < bounds.length; i++) a[i] = bounds[i];
+  a[bounds.length] = h * w;
+  a.sort();
+  let p = 0;
+  for (let j = 0; j < a.length; j++) {
+    const t = a[j];
+    a[j] -= p;
+    p = t;
+  }
+  const runs: number[] = [a[0]];
+  for (let j = 1; j < a.length;) {
+    if (a[j] > 0) runs.push(a[j++]);
+    else {
+      j++;
+      if (j < a.length) runs[runs.length - 1] += a[j++];
+    }
+  }
+  return { height: h, width: w, counts: Uint32Array.from(runs) };
+}
+
+/** Rasterises a box [x, y, w, h] as the polygon of its four corners (pycocotools rleFrBbox). */
+export function rleFromBox(box: Box, h: number, w: number, where = 'box'): Rle {
+  const [x, y, bw, bh] = box;
+  const xe = x + bw;
+  const ye = y + bh;
+  return rleFromPolygon([x, y, x, ye, xe, ye, xe, y], h, w, where);
+}
