@@ -1,0 +1,146 @@
+// Random access into a zip archive, for torch.save checkpoints. yauzl parses the central directory
+// (ZIP64 included) and the local headers; entries torch writes are STORED (uncompressed), so their
+// bytes are read straight from the file at their data offset, a range at a time, without streaming
+// or loading anything else. Compressed entries (not written by torch, but legal) are inflated whole.
+
+import { close, fstat, open, read } from 'node:fs';
+import { promisify } from 'node:util';
+import yauzl from 'yauzl';
+
+export interface ZipEntry {
+  name: string;
+  compressedSize: number;
+  uncompressedSize: number;
+  compressionMethod: number;
+  raw: yauzl.Entry;
+}
+
+const MAX_IO_CHUNK = 1 << 30;
+const openP = promisify(open);
+const closeP = promisify(close);
+const fstatP = promisify(fstat);
+const readP = (fd: number, buf: Uint8Array, off: number, len: number, pos: number): Promise<number> =>
+  new Promise((resolve, reject) =>
+    read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+
+export class ZipReader {
+  private readonly dataStarts = new Map<string, number>();
+
+  private constructor(
+    readonly path: string,
+    // A plain fd, not a FileHandle: yauzl's close() closes it, and we read through it directly.
+    private readonly fd: number,
+    private readonly zip: yauzl.ZipFile,
+    readonly entries: Map<string, ZipEntry>,
+    readonly size: number,
+  ) {}
+
+  /** Opens an archive and reads its central directory. Errors name the file. */
+  static async open(path: string): Promise<ZipReader> {
+    const fd = await openP(path, 'r');
+    let zip: yauzl.ZipFile | undefined;
+    try {
+      const size = (await fstatP(fd)).size;
+      zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+        yauzl.fromFd(fd, { lazyEntries: true, autoClose: false }, (err, z) =>
+          err ? reject(err) : resolve(z),
+        ),
+      ).catch((e: Error) => {
+        throw new Error(`${path}: file is truncated or not a zip archive (${e.message})`);
+      });
+      const z = zip;
+      const entries = new Map<string, ZipEntry>();
+      await new Promise<void>((resolve, reject) => {
+        z.on('entry', (e: yauzl.Entry) => {
+          entries.set(e.fileName, {
+            name: e.fileName,
+            compressedSize: e.compressedSize,
+            uncompressedSize: e.uncompressedSize,
+            compressionMethod: e.compressionMethod,
+            raw: e,
+          });
+          z.readEntry();
+        });
+        z.on('end', () => resolve());
+        z.on('error', (err: Error) =>
+          reject(new Error(`${path}: corrupt zip central directory (${err.message})`)),
+        );
+        z.readEntry();
+      });
+      return new ZipReader(path, fd, z, entries, size);
+    } catch (e) {
+      if (zip) zip.close();
+      else await closeP(fd);
+      throw e;
+    }
+  }
+
+  entry(name: string): ZipEntry {
+    const e = this.entries.get(name);
+    if (!e) throw new Error(`${this.path}: archive has no entry "${name}"`);
+    return e;
+  }
+
+  private async dataStart(e: ZipEntry): Promise<number> {
+    const cached = this.dataStarts.get(e.name);
+    if (cached !== undefined) return cached;
+    const start = await new Promise<number>((resolve, reject) =>
+      this.zip.readLocalFileHeader(e.raw, { minimal: true }, (err, h) =>
+        err ? reject(err) : resolve(h.fileDataStart),
+      ),
+    ).catch((err: Error) => {
+      throw new Error(`${this.path}: entry "${e.name}": bad local header (${err.message}): file truncated?`);
+    });
+    if (start + e.compressedSize > this.size) {
+      throw new Error(`${this.path}: entry "${e.name}" runs past the end of the file: file truncated?`);
+    }
+    this.dataStarts.set(e.name, start);
+    return start;
+  }
+
+  /** Reads `length` bytes at `offset` inside an entry's uncompressed content into a new buffer. */
+  async readRange(name: string, offset: number, length: number): Promise<Uint8Array> {
+    const e = this.entry(name);
+    if (offset < 0 || length < 0 || offset + length > e.uncompressedSize) {
+      throw new Error(
+        `${this.path}: entry "${name}": bytes [${offset}, ${offset + length}) out of its ${e.uncompressedSize} bytes`,
+      );
+    }
+    if (e.compressionMethod !== 0) return (await this.readAll(name)).subarray(offset, offset + length);
+    const start = await this.dataStart(e);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = Math.min(length - done, MAX_IO_CHUNK);
+      const bytesRead = await readP(this.fd, out, done, n, start + offset + done);
+      if (bytesRead === 0)
+        throw new Error(`${this.path}: entry "${name}": unexpected end of file: file truncated?`);
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  /** The whole uncompressed content of an entry. */
+  async readAll(name: string): Promise<Uint8Array> {
+    const e = this.entry(name);
+    if (e.compressionMethod === 0) return this.readRange(name, 0, e.uncompressedSize);
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+      this.zip.openReadStream(e.raw, (err, s) => (err ? reject(err) : resolve(s))),
+    ).catch((err: Error) => {
+      throw new Error(`${this.path}: entry "${name}": ${err.message}`);
+    });
+    const parts: Buffer[] = [];
+    try {
+      for await (const chunk of stream) parts.push(chunk as Buffer);
+    } catch (err) {
+      throw new Error(`${this.path}: entry "${name}": ${(err as Error).message}`);
+    }
+    return new Uint8Array(Buffer.concat(parts));
+  }
+
+  /** Closes the archive and its file descriptor. */
+  close(): void {
+    this.zip.close();
+  }
+}
