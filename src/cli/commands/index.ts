@@ -1,6 +1,8 @@
 // One line per subcommand; each module exports `register(program)`.
 import type { Command } from 'commander';
+import { register as registerBudget } from './budget.ts';
 
 export function registerAll(program: Command): void {
   void program;
+  registerBudget(program);
 }
