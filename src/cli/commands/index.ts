@@ -1,8 +1,10 @@
 // One line per subcommand; each module exports `register(program)`.
 import type { Command } from 'commander';
 import { register as registerBudget } from './budget.ts';
+import { register as registerSynth } from './synth.ts';
 
 export function registerAll(program: Command): void {
   void program;
   registerBudget(program);
+  registerSynth(program);
 }
