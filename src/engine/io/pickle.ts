@@ -67,8 +67,6 @@ const MAX_LONG_BYTES = 64;
 
 export class UnpicklingError extends Error {}
 
-const MARK = Symbol('mark');
-
 export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: PyValue[] = [];
@@ -269,6 +267,15 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         stack.push(Number(s.replace(/inf/i, 'Infinity').replace(/nan/i, 'NaN')));
         break;
       }
+      case 0x56: // UNICODE (text, raw-unicode-escape): pickle escapes \\, \n, \r, \0 as \uXXXX too
+        stack.push(
+          line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u: string, U: string) => {
+            const cp = parseInt(u ?? U, 16);
+            if (cp > 0x10ffff) fail(`invalid code point in UNICODE`);
+            return String.fromCodePoint(cp);
+          }),
+        );
+        break;
       case 0x58: // BINUNICODE
         stack.push(utf8(take(u32())));
         break;
@@ -475,7 +482,6 @@ const OPCODE_NAMES: Record<number, string> = {
   0x83: 'EXT2',
   0x84: 'EXT4',
   0x53: 'STRING',
-  0x56: 'UNICODE',
   0x97: 'NEXT_BUFFER',
   0x98: 'READONLY_BUFFER',
 };
