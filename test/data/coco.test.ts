@@ -126,7 +126,11 @@ describe('COCO JSON loader', () => {
     d.annotations.push({ ...d.annotations[0], id: 10 });
     d.annotations.push({ ...d.annotations[0], id: 12, image_id: 99, category_id: 3 });
     d.annotations.push({ ...d.annotations[1], id: 13, segmentation: { size: [5, 5], counts: [6, 1] } });
-    d.annotations.push({ ...d.annotations[1], id: 14, segmentation: { size: [4, 5], counts: '0' } });
+    (d.annotations as unknown[]).push({
+      ...d.annotations[1],
+      id: 14,
+      segmentation: { size: [4, 5], counts: '0' },
+    });
     const msg = await errorOf(await writeJson('cross.json', d));
     assert.match(msg, /image id 1 \(images\[2\]\), field "id": duplicate image id/);
     assert.match(msg, /annotation id 10 \(annotations\[2\]\), field "id": duplicate annotation id/);

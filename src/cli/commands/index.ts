@@ -1,10 +1,12 @@
 // One line per subcommand; each module exports `register(program)`.
 import type { Command } from 'commander';
 import { register as registerBudget } from './budget.ts';
+import { register as registerWeaken } from './weaken.ts';
 import { register as registerSynth } from './synth.ts';
 
 export function registerAll(program: Command): void {
   void program;
   registerBudget(program);
+  registerWeaken(program);
   registerSynth(program);
 }

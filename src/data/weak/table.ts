@@ -3,7 +3,9 @@
 /** Right-aligns numbers, left-aligns text; thousands separators for integers. */
 export function formatTable(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmtNum(c) : c)))];
-  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number'));
+  const numeric = header.map(
+    (_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || r[j] === '-'),
+  );
   const width = header.map((_, j) => Math.max(...cells.map((r) => r[j].length)));
   const line = (r: string[]) =>
     r
