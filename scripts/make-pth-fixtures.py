@@ -15,6 +15,7 @@ import json
 import math
 import os
 import pickle
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -235,6 +236,8 @@ def main():
     else:
         sys.exit(f"missing {SAM}")
     (OUT / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    # keep `prettier --check .` (npm run lint) clean
+    subprocess.run(["npx", "prettier", "--write", str(OUT / "expected.json")], cwd=ROOT, check=False)
     for p in sorted(OUT.rglob("*")):
         print(f"{p.stat().st_size:8d}  {p.name}")
 

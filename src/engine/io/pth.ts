@@ -134,6 +134,11 @@ function persistentLoad(pid: PyValue): StorageRef {
   return new StorageRef(key, STORAGE_DTYPES[type.qualname], n);
 }
 
+/** Unpickles a torch data.pkl against the allow-list; tensors come back as unread TensorRefs. */
+export function unpickleTorch(pickle: Uint8Array, file: string): PyValue {
+  return unpickle(pickle, { file, globals: TORCH_GLOBALS, persistentLoad });
+}
+
 /** torch's legacy (pre-1.6, or _use_new_zipfile_serialization=False) files open with this pickled magic number. */
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
@@ -196,11 +201,7 @@ export async function readPth(path: string, opts: PthOptions = {}): Promise<PthF
       bigEndian = order === 'big';
     }
     const pickle = await zip.readAll(pkls[0]);
-    const root = unpickle(pickle, {
-      file: `${path} (${pkls[0]})`,
-      globals: TORCH_GLOBALS,
-      persistentLoad,
-    });
+    const root = unpickleTorch(pickle, `${path} (${pkls[0]})`);
 
     // Collect tensors first so progress has a total.
     const refs = new Set<TensorRef>();
@@ -380,7 +381,8 @@ export async function loadPthStateDict(
   }
   const out: Record<string, RawTensor> = {};
   for (const [k, v] of sd.map) {
-    if (typeof k !== 'string') throw new Error(`${path}: state-dict key ${String(k)} is not a string`);
+    if (typeof k !== 'string' || k === '__proto__')
+      throw new Error(`${path}: state-dict key ${String(k)} is not allowed`);
     if (!isRawTensor(v)) throw new Error(`${path}: state-dict entry "${k}" is ${describe(v)}, not a tensor`);
     out[k] = v;
   }

@@ -5,8 +5,9 @@
 //   header = { "<name>": { "dtype": "F32", "shape": [..], "data_offsets": [begin, end] }, ...,
 //              "__metadata__": { "<str>": "<str>" } }   (offsets relative to the data section)
 // Tensors tile the data section exactly: sorted by begin they are contiguous, from 0 to its end,
-// with no gap, overlap or trailing byte. We write them largest dtype first, then by name, so every
-// tensor starts at a multiple of its element size (the header is padded to 8 for the same reason).
+// with no gap, overlap or trailing byte. We write them in the reference writer's order (largest dtype
+// first, then by name), so every tensor starts at a multiple of its element size (the header is
+// padded to 8 for the same reason).
 //
 // Reading keeps an open file handle and reads each tensor's bytes straight into that tensor's own
 // buffer: one copy from the kernel, nothing read that was not asked for.
@@ -23,7 +24,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { byteLength, checkRaw, DTYPE_SIZE, type DType, type RawTensor } from './raw.ts';
+import { byteLength, checkRaw, type DType, type RawTensor } from './raw.ts';
 
 /** safetensors dtype tag <-> our dtype names. */
 const TAG_TO_DTYPE: Readonly<Record<string, DType>> = {
@@ -42,6 +43,20 @@ const DTYPE_TO_TAG = Object.fromEntries(Object.entries(TAG_TO_DTYPE).map(([k, v]
   DType,
   string
 >;
+
+/** Position in the reference implementation's Dtype enum (BOOL < U8 < I8 < ... < F64 < I64). */
+const DTYPE_RANK: Readonly<Record<DType, number>> = {
+  bool: 0,
+  uint8: 1,
+  int8: 2,
+  int16: 3,
+  float16: 4,
+  bfloat16: 5,
+  int32: 6,
+  float32: 7,
+  float64: 8,
+  int64: 9,
+};
 
 /** The reference refuses headers above 100 MB; so do we (a corrupt length must not allocate GBs). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -93,11 +108,13 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: s
         fail(file, '__metadata__ is not an object');
       for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
         if (typeof s !== 'string') fail(file, `__metadata__["${k}"] is not a string`);
+        if (k === '__proto__') fail(file, '__metadata__ key "__proto__" is not allowed');
         metadata[k] = s;
       }
       continue;
     }
     const where = `tensor "${name}"`;
+    if (name === '__proto__') fail(file, `${where}: name not allowed`);
     if (typeof v !== 'object' || v === null) fail(file, `${where}: header entry is not an object`);
     const { dtype: tag, shape, data_offsets: offs } = v as Record<string, unknown>;
     if (typeof tag !== 'string' || !(tag in TAG_TO_DTYPE)) {
@@ -277,16 +294,17 @@ export function encodeHeader(
 ): { header: Uint8Array; order: string[] } {
   const names = Object.keys(tensors);
   for (const name of names) {
-    if (name === '' || name === '__metadata__')
+    if (name === '' || name === '__metadata__' || name === '__proto__')
       throw new Error(`invalid tensor name ${JSON.stringify(name)}`);
     checkRaw(tensors[name], `tensor "${name}"`);
   }
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new Error(`metadata["${k}"] must be a string, got ${typeof v}`);
   }
-  // Largest element size first keeps every tensor aligned to its element size.
+  // The reference writer's order: dtype descending in its enum order (which runs by element size),
+  // then name. Largest elements first keeps every tensor aligned to its element size.
   const order = names.sort(
-    (a, b) => DTYPE_SIZE[tensors[b].dtype] - DTYPE_SIZE[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0),
+    (a, b) => DTYPE_RANK[tensors[b].dtype] - DTYPE_RANK[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0),
   );
   const json: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
