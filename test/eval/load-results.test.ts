@@ -95,3 +95,29 @@ test('areas and boxes follow loadRes: mask area and tight box, or the box area',
   assert.equal(b2.id, 2);
   assert.deepEqual(loadResults(gt, [], 'dt.json'), []);
 });
+
+test('fuzz: any JSON-like input loads or is refused with a message naming the file', async () => {
+  const fc = (await import('fast-check')).default;
+  const field = fc.oneof(fc.anything(), fc.integer({ min: 0, max: 3 }), fc.double());
+  const det = fc.record(
+    {
+      image_id: field,
+      category_id: field,
+      score: field,
+      bbox: fc.oneof(fc.anything(), fc.array(fc.double(), { maxLength: 5 })),
+      segmentation: fc.oneof(fc.anything(), fc.record({ size: fc.constant([50, 50]), counts: fc.string() })),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.anything(), fc.array(fc.oneof(det, fc.anything()), { maxLength: 4 })), (raw) => {
+      try {
+        loadResults(gt, raw, 'dt.json');
+      } catch (err) {
+        assert.ok(err instanceof Error);
+        assert.match(err.message, /^dt\.json(\[\d+\])?[: ]/);
+      }
+    }),
+    { numRuns: 1500 },
+  );
+});

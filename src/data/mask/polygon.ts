@@ -9,7 +9,7 @@ const SCALE = 5;
 // pycocotools stores scaled vertices in C ints; beyond that range its result is undefined.
 const MAX_SCALED = 2 ** 31 - 1;
 // Upsampled boundary points walked for one polygon; bounds the work for absurd coordinates.
-const MAX_WALK = 2 ** 27;
+const MAX_WALK = 2 ** 24;
 
 /** Rasterises one polygon [x0, y0, x1, y1, ...] (an odd trailing value is ignored, as pycocotools does). */
 export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, where = 'polygon'): Rle {
