@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { register as registerBudget } from './budget.ts';
 import { register as registerWeaken } from './weaken.ts';
 import { register as registerSynth } from './synth.ts';
+import { register as registerEval } from './eval.ts';
 
 export function registerAll(program: Command): void {
   void program;
   registerBudget(program);
   registerWeaken(program);
   registerSynth(program);
+  registerEval(program);
 }
