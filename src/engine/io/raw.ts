@@ -50,6 +50,15 @@ export function byteLength(dtype: DType, shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * A fresh byte buffer that is about to be overwritten whole (by a file read): skips the zero fill,
+ * which costs as much as the read itself on large tensors. Owns its ArrayBuffer (offset 0, aligned).
+ */
+export function allocForRead(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Checks that data.byteLength matches dtype and shape; returns the tensor for chaining. */
 export function checkRaw(t: RawTensor, what = 'tensor'): RawTensor {
   if (!(t.dtype in DTYPE_SIZE)) throw new Error(`${what}: unknown dtype ${String(t.dtype)}`);

@@ -24,7 +24,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { byteLength, checkRaw, type DType, type RawTensor } from './raw.ts';
+import { allocForRead, byteLength, checkRaw, type DType, type RawTensor } from './raw.ts';
 
 /** safetensors dtype tag <-> our dtype names. */
 const TAG_TO_DTYPE: Readonly<Record<string, DType>> = {
@@ -231,7 +231,7 @@ export class SafetensorsFile {
   /** Reads one tensor's bytes and nothing else. */
   async read(name: string): Promise<RawTensor> {
     const e = this.info(name);
-    const data = new Uint8Array(e.end - e.start);
+    const data = allocForRead(e.end - e.start);
     await readFully(this.fh, data, e.start, this.path);
     return { dtype: e.dtype, shape: [...e.shape], data };
   }

@@ -6,6 +6,7 @@
 import { close, fstat, open, read } from 'node:fs';
 import { promisify } from 'node:util';
 import yauzl from 'yauzl';
+import { allocForRead } from './raw.ts';
 
 export interface ZipEntry {
   name: string;
@@ -109,7 +110,7 @@ export class ZipReader {
     }
     if (e.compressionMethod !== 0) return (await this.readAll(name)).subarray(offset, offset + length);
     const start = await this.dataStart(e);
-    const out = new Uint8Array(length);
+    const out = allocForRead(length);
     let done = 0;
     while (done < length) {
       const n = Math.min(length - done, MAX_IO_CHUNK);
