@@ -219,12 +219,17 @@ export async function readPth(path: string, opts: PthOptions = {}): Promise<PthF
     const total = [...refs].reduce((s, r) => s + numel(r.size) * DTYPE_SIZE[r.storage.dtype], 0);
     let done = 0;
     const tensors = new Map<TensorRef, RawTensor>();
-    for (const ref of refs) {
-      const t = await materialise(zip, folder, ref, bigEndian);
-      tensors.set(ref, t);
-      done += t.data.byteLength;
-      opts.onProgress?.(done, total);
-    }
+    // A few reads in flight at once: per-tensor latency (local header + data) dominates small files.
+    const queue = [...refs];
+    const worker = async (): Promise<void> => {
+      for (let ref = queue.shift(); ref; ref = queue.shift()) {
+        const t = await materialise(zip, folder, ref, bigEndian);
+        tensors.set(ref, t);
+        done += t.data.byteLength;
+        opts.onProgress?.(done, total);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
     const replace = (v: PyValue): PyValue => {
       if (v instanceof TensorRef) return tensors.get(v) as RawTensor;
       if (Array.isArray(v)) return v.map(replace);
