@@ -2,6 +2,7 @@
 // that all of them move together. Resampling happens once, however many steps built the map.
 import { resampleBilinear, resampleImage, resampleMask } from '../image/resample.ts';
 import type { RgbImage } from '../image/types.ts';
+import { decode, encode, type CocoRle } from '../mask/index.ts';
 import {
   axisX,
   axisY,
@@ -26,6 +27,13 @@ export function warpMask(mask: Uint8Array, m: FrameMap): Uint8Array {
   return resampleMask(mask, m.srcWidth, m.srcHeight, axisX(m), axisY(m), m.dstWidth, m.dstHeight);
 }
 
+/** Nearest warp of a COCO compressed RLE (pycocotools layout) through decode / warpMask / encode. */
+export function warpRle(rle: CocoRle, m: FrameMap): CocoRle {
+  const mask = decode(rle);
+  checkSource(m, mask.width, mask.height, 'RLE mask');
+  return encode({ height: m.dstHeight, width: m.dstWidth, data: warpMask(mask.data, m) });
+}
+
 /**
  * Bilinear warp of a single-channel float map (mask logits, probabilities, CAMs). Threshold the
  * result to get a mask that is smoother than `warpMask` when enlarging (e.g. SAM's 256x256 logits).
@@ -45,6 +53,7 @@ function checkSource(m: FrameMap, width: number, height: number, what: string): 
 /** One instance's labels in the source frame; any subset may be given. */
 export interface LabeledInstance {
   mask?: Uint8Array; // H x W bitmap
+  rle?: CocoRle; // the same as compressed RLE
   point?: Point;
   box?: Box;
 }
@@ -64,6 +73,11 @@ export interface WarpedSample<I extends LabeledInstance = LabeledInstance> {
   map: FrameMap;
   /** Destination frame -> source frame. */
   inverse: FrameMap;
+}
+
+function anySet(mask: Uint8Array): boolean {
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) return true;
+  return false;
 }
 
 /** detectron2's filter_empty_instances threshold for a degenerate box side. */
@@ -92,7 +106,14 @@ export function warpSample<I extends LabeledInstance>(
         );
       }
       out.mask = warpMask(inst.mask, m);
-      if (!out.mask.includes(1)) return;
+      if (!anySet(out.mask)) return;
+    }
+    if (inst.rle) {
+      const src = decode(inst.rle);
+      checkSource(m, src.width, src.height, `instance ${i} RLE`);
+      const warped = warpMask(src.data, m);
+      if (!anySet(warped)) return;
+      out.rle = encode({ height: m.dstHeight, width: m.dstWidth, data: warped });
     }
     if (inst.point) {
       const p = mapPoint(m, inst.point);

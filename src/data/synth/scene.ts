@@ -10,7 +10,7 @@ import {
   type ShapeClass,
   type ShapePlacement,
 } from './shapes.ts';
-import { paintTexture, randomColour, randomTexture } from './textures.ts';
+import { paintTexture, randomColour, randomTexture, type Texture } from './textures.ts';
 
 export interface SynthOptions {
   size: number; // square images, pixels
@@ -46,6 +46,8 @@ export interface SynthInstance {
   classId: number; // index into options.classes (COCO category_id = classId + 1)
   mask: Uint8Array; // H x W, 1 = visible pixel of this instance
   area: number; // mask pixel count
+  shape: ShapePlacement; // how it was drawn (before occlusion by later instances)
+  texture: Texture;
 }
 
 export interface SynthScene {
@@ -78,6 +80,7 @@ export function resolveOptions(partial: Partial<SynthOptions> = {}): SynthOption
 
 interface Placed {
   shape: ShapePlacement;
+  texture: Texture;
   full: number; // in-image pixels when painted
 }
 
@@ -129,17 +132,19 @@ export function generateScene(seed: number, index: number, options: Partial<Synt
       const id = placed.length;
       for (let i = 0; i < count; i++) owner[scratch[i]] = id;
       paintTexture(texture, image, S, scratch, count);
-      placed.push({ shape, full: count });
+      placed.push({ shape, texture, full: count });
       visible.push(count);
       classIds.push(classId);
       break;
     }
   }
 
-  const instances: SynthInstance[] = placed.map((_, j) => ({
+  const instances: SynthInstance[] = placed.map((p, j) => ({
     classId: classIds[j],
     mask: new Uint8Array(S * S),
     area: visible[j],
+    shape: p.shape,
+    texture: p.texture,
   }));
   for (let p = 0; p < S * S; p++) {
     const w = owner[p];
