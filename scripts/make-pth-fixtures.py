@@ -188,6 +188,15 @@ def write_big_endian(src: Path, dst: Path):
             zout.writestr(f"{folder}/byteorder", b"big")
 
 
+def rezip(src: Path, dst: Path, **open_kw):
+    """Re-packs a torch.save zip entry by entry (same names, same bytes) with other zip options."""
+    compression = open_kw.pop("compression", zipfile.ZIP_STORED)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compression) as zout:
+        for n in zin.namelist():
+            with zout.open(n, "w", **open_kw) as f:
+                f.write(zin.read(n))
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     expected = {}
@@ -218,6 +227,13 @@ def main():
     write_big_endian(OUT / "dtypes.pth", OUT / "dtypes_bigendian.pth")
     expected["dtypes_bigendian.pth"] = expected["dtypes.pth"]
     write_pickles(expected)
+    # ZIP64 local headers (what torch writes for entries past 4 GB) and deflated entries (legal zip,
+    # though torch itself only writes stored ones); both must read to the same tensors.
+    rezip(OUT / "state_dict.pth", OUT / "state_dict_zip64.pth", force_zip64=True)
+    rezip(OUT / "state_dict.pth", OUT / "state_dict_deflated.pth", compression=zipfile.ZIP_DEFLATED)
+    assert list(torch.load(OUT / "state_dict_zip64.pth").keys()) == list(sd.keys())
+    for name in ("state_dict_zip64.pth", "state_dict_deflated.pth"):
+        expected[name] = expected["state_dict.pth"]
 
     # The shared SAM fixture as torch reads it: per tensor, sha256 of its contiguous bytes and a sum.
     if SAM.exists():

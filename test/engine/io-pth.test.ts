@@ -66,6 +66,12 @@ test('state_dict(): OrderedDict with _metadata, float32 and int64 buffers', asyn
   );
 });
 
+test('ZIP64 local headers and deflated entries read to the same tensors', async () => {
+  for (const name of ['state_dict_zip64.pth', 'state_dict_deflated.pth']) {
+    assertMatches(await loadPthStateDict(fx(name)), expected[name].tensors, name);
+  }
+});
+
 test('every dtype, a 0-d scalar and an empty tensor read as torch wrote them', async () => {
   assertMatches(await loadPthStateDict(fx('dtypes.pth')), expected['dtypes.pth'].tensors, 'dtypes.pth');
 });
