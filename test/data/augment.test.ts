@@ -22,6 +22,7 @@ import {
   warpMask,
   warpRle,
   warpSample,
+  augmentSample,
   type FrameMap,
 } from '../../src/data/augment/index.ts';
 import { decode, encode, toBbox } from '../../src/data/mask/index.ts';
@@ -447,5 +448,42 @@ describe('random plans', () => {
       assert.ok(Number.isInteger(Math.round(cropX * 1e9) / 1e9), `crop offset ${cropX}`);
     }
     assert.ok(maps.some((m) => m.sx < 0) && maps.some((m) => m.sx > 0), 'flip never or always taken');
+  });
+});
+
+describe('augmentSample', () => {
+  test('a synthetic scene through LSJ: image, masks and points stay aligned and it is seeded', async () => {
+    const { generateScene } = await import('../../src/data/synth/scene.ts');
+    const scene = generateScene(3, 0, { size: 64 });
+    // One point per instance: the centre of its first mask pixel.
+    const sample = {
+      image: { data: scene.image, width: 64, height: 64 },
+      instances: scene.instances.map((inst) => {
+        const p = inst.mask.indexOf(1);
+        return {
+          classId: inst.classId,
+          mask: inst.mask,
+          point: [(p % 64) + 0.5, Math.floor(p / 64) + 0.5] as [number, number],
+        };
+      }),
+    };
+    const opts = { targetWidth: 48, targetHeight: 40, minScale: 1, maxScale: 2 };
+    const a = augmentSample(sample, seededRandom(5), opts);
+    const b = augmentSample(sample, seededRandom(5), opts);
+    assert.deepEqual(a, b);
+    assert.deepEqual([a.image.width, a.image.height], [48, 40]);
+    assert.ok(a.instances.length >= 1);
+    for (let j = 0; j < a.instances.length; j++) {
+      const inst = a.instances[j];
+      assert.equal(inst.classId, scene.instances[a.kept[j]].classId);
+      const [u, v] = inst.point!;
+      if (u < 48 && v < 40) assert.equal(inst.mask![Math.floor(v) * 48 + Math.floor(u)], 1);
+      // Every kept mask pixel shows the image pixel its centre maps back to (scale >= 1 here).
+      for (let q = 0; q < 48 * 40; q++) {
+        if (!inst.mask![q]) continue;
+        const [x, y] = mapPoint(a.inverse, [(q % 48) + 0.5, Math.floor(q / 48) + 0.5]);
+        assert.equal(scene.instances[a.kept[j]].mask[Math.floor(y) * 64 + Math.floor(x)], 1);
+      }
+    }
   });
 });

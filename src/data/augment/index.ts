@@ -2,3 +2,4 @@
 export * from './frame-map.ts';
 export * from './warp.ts';
 export * from './random.ts';
+export * from './pipeline.ts';
