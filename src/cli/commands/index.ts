@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as registerBudget } from './budget.ts';
 import { register as registerWeaken } from './weaken.ts';
+import { register as registerConvert } from './convert.ts';
 import { register as registerSynth } from './synth.ts';
 import { register as registerEval } from './eval.ts';
 
@@ -9,6 +10,7 @@ export function registerAll(program: Command): void {
   void program;
   registerBudget(program);
   registerWeaken(program);
+  registerConvert(program);
   registerSynth(program);
   registerEval(program);
 }

@@ -47,3 +47,15 @@ export async function loadCocoJson(file: string, opts: LoadCocoOptions = {}): Pr
   issues.throwIfAny();
   return ds;
 }
+
+/** The loader's checks on an in-memory dataset (e.g. before writing one that a converter built). */
+export function validateCoco(ds: CocoDataset, name: string, maxIssues = 50): void {
+  const issues = new IssueList(name, maxIssues);
+  for (const list of COCO_LISTS) {
+    const arr = ds[list] as unknown[] | undefined;
+    if (!Array.isArray(arr)) issues.add('top level', list, `missing list "${list}"`);
+    else arr.forEach((raw, i) => checkRecord(schemas[list], raw, issues, recordName(kinds[list], i, raw)));
+  }
+  if (issues.count === 0) crossCheck(ds, issues);
+  issues.throwIfAny();
+}
