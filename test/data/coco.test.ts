@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { DataFormatError, loadCocoJson, writeCocoShapedJson } from '../../src/data/coco/index.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -197,5 +198,69 @@ describe('COCO JSON writer', () => {
     assert.deepEqual(JSON.parse(await readFile(f, 'utf8')), d);
     assert.deepEqual(await loadCocoJson(f), d);
     assert.deepEqual(await readdir(join(dir, 'out')), ['rt.json']);
+  });
+});
+
+describe('COCO JSON loader fuzz', () => {
+  // Random edits of a valid file: replace a value anywhere with random JSON, delete a key, or cut
+  // the text. Loading must succeed or throw DataFormatError naming the file, never anything else.
+  type Edit = { kind: 'set' | 'delete'; pick: number; value: unknown } | { kind: 'cut'; pick: number };
+  const edit = fc.oneof(
+    fc.record({
+      kind: fc.constantFrom('set' as const, 'delete' as const),
+      pick: fc.nat(),
+      value: fc.jsonValue({ maxDepth: 2 }),
+    }),
+    fc.record({ kind: fc.constant('cut' as const), pick: fc.nat() }),
+  );
+
+  function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+    if (typeof v !== 'object' || v === null) return [prefix];
+    const keys: (string | number)[] = Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+    return [
+      prefix,
+      ...keys.flatMap((k) => paths((v as Record<string | number, unknown>)[k], [...prefix, k])),
+    ];
+  }
+
+  function apply(edits: Edit[]): string {
+    const d: unknown = ok();
+    let cut = -1;
+    for (const e of edits) {
+      if (e.kind === 'cut') {
+        cut = e.pick;
+        continue;
+      }
+      const all = paths(d).filter((p) => p.length > 0);
+      const p = all[e.pick % all.length];
+      const parent = p
+        .slice(0, -1)
+        .reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], d) as Record<
+        string | number,
+        unknown
+      >;
+      if (e.kind === 'delete') delete parent[p.at(-1)!];
+      else parent[p.at(-1)!] = e.value;
+    }
+    const text = JSON.stringify(d);
+    return cut >= 0 ? text.slice(0, cut % (text.length + 1)) : text;
+  }
+
+  it('never crashes: a dataset or a DataFormatError that names the file', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 4 }), async (edits) => {
+        const f = await writeJson(`fuzz-${n++}.json`, apply(edits));
+        for (const streamAboveBytes of [Infinity, 0]) {
+          try {
+            await loadCocoJson(f, { streamAboveBytes });
+          } catch (e) {
+            assert.ok(e instanceof DataFormatError, `not a DataFormatError: ${String(e)}`);
+            assert.ok(e.message.includes(f));
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
