@@ -75,41 +75,19 @@ function lattice(seed: number, i: number, j: number): number {
   return mix32(mix32(seed, i), j) / 4294967296;
 }
 
-/** Smooth value noise: bilinear interpolation of lattice values at cell size `period`. */
-function valueNoise(t: Texture, x: number, y: number): number {
-  const gx = x / t.period;
-  const gy = y / t.period;
-  const i = Math.floor(gx);
-  const j = Math.floor(gy);
-  const fx = gx - i;
-  const fy = gy - j;
-  const top = lattice(t.seed, i, j) * (1 - fx) + lattice(t.seed, i + 1, j) * fx;
-  const bottom = lattice(t.seed, i, j + 1) * (1 - fx) + lattice(t.seed, i + 1, j + 1) * fx;
-  return top * (1 - fy) + bottom * fy;
-}
-
-/** Mixing weight of colour b at pixel centre (x, y), in [0, 1]. */
-function weightB(t: Texture, x: number, y: number): number {
-  const dx = x - t.x0;
-  const dy = y - t.y0;
-  switch (t.kind) {
-    case 'solid':
-      return 0;
-    case 'stripes':
-      return Math.floor((dx * t.cos + dy * t.sin) / t.period) & 1;
-    case 'checker': {
-      const u = Math.floor((dx * t.cos + dy * t.sin) / t.period);
-      const v = Math.floor((-dx * t.sin + dy * t.cos) / t.period);
-      return (u + v) & 1;
-    }
-    case 'noise':
-      // Smooth blobs plus fine grain, so both coarse and pixel-level noise occur.
-      return 0.7 * valueNoise(t, x, y) + 0.3 * lattice(t.seed ^ 0x2545f491, Math.floor(x), Math.floor(y));
-    case 'gradient': {
-      const s = (dx * t.cos + dy * t.sin) / (t.period * 8);
-      return Math.min(1, Math.max(0, 0.5 + s));
-    }
-  }
+/**
+ * Lattice values for cells covering pixel columns x0..x1 and rows y0..y1 at cell size `period`,
+ * so value noise costs one bilinear lookup per pixel instead of four hashes.
+ */
+function latticeGrid(t: Texture, x0: number, x1: number, y0: number, y1: number) {
+  const i0 = Math.floor(x0 / t.period);
+  const j0 = Math.floor(y0 / t.period);
+  const ni = Math.floor((x1 + 1) / t.period) - i0 + 2;
+  const nj = Math.floor((y1 + 1) / t.period) - j0 + 2;
+  const values = new Float64Array(ni * nj);
+  for (let j = 0; j < nj; j++)
+    for (let i = 0; i < ni; i++) values[j * ni + i] = lattice(t.seed, i0 + i, j0 + j);
+  return { i0, j0, ni, values };
 }
 
 /** Paints the texture at the listed pixels (index y*width + x) of an H x W x 3 image. */
@@ -120,16 +98,80 @@ export function paintTexture(
   pixels: Int32Array,
   count: number,
 ): void {
+  if (count === 0) return;
   const [ar, ag, ab] = t.a;
   const [br, bg, bb] = t.b;
-  for (let k = 0; k < count; k++) {
-    const idx = pixels[k];
-    const x = (idx % width) + 0.5;
-    const y = Math.floor(idx / width) + 0.5;
-    const w = weightB(t, x, y);
+  const put = (idx: number, w: number) => {
     const o = idx * 3;
     image[o] = Math.round(ar + (br - ar) * w);
     image[o + 1] = Math.round(ag + (bg - ag) * w);
     image[o + 2] = Math.round(ab + (bb - ab) * w);
+  };
+  const inv = 1 / t.period;
+  switch (t.kind) {
+    case 'solid':
+      for (let k = 0; k < count; k++) put(pixels[k], 0);
+      return;
+    case 'stripes':
+      for (let k = 0; k < count; k++) {
+        const idx = pixels[k];
+        const dx = (idx % width) + 0.5 - t.x0;
+        const dy = Math.floor(idx / width) + 0.5 - t.y0;
+        put(idx, Math.floor((dx * t.cos + dy * t.sin) * inv) & 1);
+      }
+      return;
+    case 'checker':
+      for (let k = 0; k < count; k++) {
+        const idx = pixels[k];
+        const dx = (idx % width) + 0.5 - t.x0;
+        const dy = Math.floor(idx / width) + 0.5 - t.y0;
+        const u = Math.floor((dx * t.cos + dy * t.sin) * inv);
+        const v = Math.floor((-dx * t.sin + dy * t.cos) * inv);
+        put(idx, (u + v) & 1);
+      }
+      return;
+    case 'gradient':
+      for (let k = 0; k < count; k++) {
+        const idx = pixels[k];
+        const dx = (idx % width) + 0.5 - t.x0;
+        const dy = Math.floor(idx / width) + 0.5 - t.y0;
+        const s = (dx * t.cos + dy * t.sin) / (t.period * 8);
+        put(idx, Math.min(1, Math.max(0, 0.5 + s)));
+      }
+      return;
+    case 'noise': {
+      // Smooth blobs (value noise at cell size `period`) plus fine per-pixel grain.
+      let x0 = width;
+      let x1 = 0;
+      let y0 = Infinity;
+      let y1 = 0;
+      for (let k = 0; k < count; k++) {
+        const x = pixels[k] % width;
+        const y = Math.floor(pixels[k] / width);
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+      const g = latticeGrid(t, x0, x1, y0, y1);
+      const grain = t.seed ^ 0x2545f491;
+      for (let k = 0; k < count; k++) {
+        const idx = pixels[k];
+        const px = idx % width;
+        const py = Math.floor(idx / width);
+        const gx = (px + 0.5) / t.period;
+        const gy = (py + 0.5) / t.period;
+        const i = Math.floor(gx);
+        const j = Math.floor(gy);
+        const fx = gx - i;
+        const fy = gy - j;
+        const c = (j - g.j0) * g.ni + (i - g.i0);
+        const top = g.values[c] * (1 - fx) + g.values[c + 1] * fx;
+        const bottom = g.values[c + g.ni] * (1 - fx) + g.values[c + g.ni + 1] * fx;
+        const smooth = top * (1 - fy) + bottom * fy;
+        put(idx, 0.7 * smooth + 0.3 * lattice(grain, px, py));
+      }
+      return;
+    }
   }
 }
