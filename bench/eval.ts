@@ -1,7 +1,12 @@
 // Benchmark of `wish eval`: writes a deterministic large case (seeded) and times segm and bbox
 // evaluation. The case stays on disk (gt.json, dt.json, dt_bbox.json) so pycocotools can be timed on
-// exactly the same files elsewhere:
-//   python -c "from pycocotools.coco import COCO; from pycocotools.cocoeval import COCOeval; ..."
+// exactly the same files elsewhere (pycocotools cannot be installed on the build machine), e.g.:
+//   import time; from pycocotools.coco import COCO; from pycocotools.cocoeval import COCOeval
+//   gt = COCO('bench/out/eval-case/gt.json')
+//   for kind, f in [('segm', 'dt.json'), ('bbox', 'dt_bbox.json')]:
+//       t0 = time.time(); e = COCOeval(gt, gt.loadRes('bench/out/eval-case/' + f), kind)
+//       e.evaluate(); e.accumulate(); e.summarize(); print(kind, time.time() - t0)
+// and the stats compared with the JSON line this script prints last.
 // Usage: npm run bench:eval -- [--out DIR] [--images 500] [--classes 20] [--dets 50] [--seed 1] [--regen]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -17,7 +17,14 @@ function describe(v: unknown): string {
 
 /** Reads and parses a results file; a file that is not JSON is refused with the parser's reason. */
 export async function readResultsFile(file: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `${file}: cannot read the results file (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (err) {
