@@ -213,15 +213,18 @@ void AtenAdamw(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor
 }
 
 // adamwStep(params, expAvgs, expAvgSqs, maxExpAvgSqs|null, steps, lr, beta1, beta2, eps, weightDecay,
-//           amsgrad, maximize) -> boolean[] (parameters updated).
-// steps[i] is a 0-d tensor (PyTorch keeps state['step'] as a tensor); it is incremented in place.
+//           amsgrad, maximize) -> boolean[] (parameters updated, i.e. those with a gradient).
+// steps[i] is the number of updates parameter i has had so far; this update is number steps[i] + 1 (the
+// caller increments its counts for the updated parameters, as PyTorch's per-parameter state['step']).
 Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   const std::vector<at::Tensor> params = ArgTensorList(info, 0);
   const size_t n = params.size();
   const auto exp_avgs = ArgOptTensorList(info, 1, n, "adamw exp_avg");
   const auto exp_avg_sqs = ArgOptTensorList(info, 2, n, "adamw exp_avg_sq");
   const auto max_sqs = ArgOptTensorList(info, 3, n, "adamw max_exp_avg_sq");
-  const auto steps = ArgOptTensorList(info, 4, n, "adamw step");
+  const std::vector<double> steps = ArgDoubles(info, 4);
+  if (steps.size() != n) throw std::runtime_error("adamw: steps has " + std::to_string(steps.size()) +
+                                                  " entries for " + std::to_string(n) + " parameters");
   AdamwScalars s{ArgDouble(info, 5), ArgDouble(info, 6), ArgDouble(info, 7), ArgDouble(info, 8),
                  ArgDouble(info, 9),  ArgBool(info, 10),  ArgBool(info, 11)};
 
@@ -231,13 +234,11 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
     at::Tensor param = params[i];
     const at::Tensor& grad = param.grad();
     if (!grad.defined()) continue;
-    if (!exp_avgs[i] || !exp_avg_sqs[i] || !steps[i] || (s.amsgrad && !max_sqs[i])) {
+    if (!exp_avgs[i] || !exp_avg_sqs[i] || (s.amsgrad && !max_sqs[i])) {
       throw std::runtime_error("adamw: parameter " + std::to_string(i) + " has a gradient but no optimiser state");
     }
     if (grad.is_sparse()) throw std::runtime_error("adamw: sparse gradients are not supported");
-    at::Tensor step_t = *steps[i];
-    step_t.add_(1);
-    const double step = step_t.item<double>();
+    const double step = steps[i] + 1;
     const c10::optional<at::Tensor> vmax = s.amsgrad ? max_sqs[i] : c10::nullopt;
     if (CanFuse(s.maximize, param, grad, *exp_avgs[i], *exp_avg_sqs[i], vmax)) {
       if (param.scalar_type() == at::kFloat) {
