@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { loadPthStateDict, readPth, isRawTensor } from '../../src/engine/io/pth.ts';
 import { PyDict, PyTuple } from '../../src/engine/io/pickle.ts';
 import { toFloat32, typedView, type RawTensor } from '../../src/engine/io/raw.ts';
@@ -231,6 +232,41 @@ test('a storage entry shorter than its view is reported with the storage key', a
     await assert.rejects(
       readPth(p),
       /storage "0": view \(offset 0, size \[4, 6\], stride \[6, 1\]\) reaches element 23 of a 12-element storage/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fuzz: corrupted .pth archives end in an error naming the file, never a crash or hang', async () => {
+  const seeds = ['state_dict.pth', 'views.pth', 'nested.pth'].map((n) => readFileSync(fx(n)));
+  const dir = mkdtempSync(join(tmpdir(), 'wish-pth-fuzz-'));
+  try {
+    let i = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.option(fc.nat(), { nil: undefined }),
+        async (s, edits, cut) => {
+          const b = Buffer.from(seeds[s]);
+          // Aim half the edits at the end, where the central directory and pickle structure live.
+          for (const [k, { at, value }] of edits.entries())
+            b[k % 2 ? b.length - 1 - (at % 200) : at % b.length] = value;
+          const p = join(dir, `f${i++}.pth`);
+          writeFileSync(p, cut === undefined ? b : b.subarray(0, cut % b.length));
+          try {
+            await readPth(p);
+          } catch (e) {
+            assert.ok(e instanceof Error);
+            assert.ok(e.message.includes(p), `error does not name the file: ${e.message}`);
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

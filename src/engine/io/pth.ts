@@ -220,16 +220,24 @@ export async function readPth(path: string, opts: PthOptions = {}): Promise<PthF
     let done = 0;
     const tensors = new Map<TensorRef, RawTensor>();
     // A few reads in flight at once: per-tensor latency (local header + data) dominates small files.
+    // Every worker settles before the archive closes (a late read must not hit a closed fd).
     const queue = [...refs];
+    let failed = false;
     const worker = async (): Promise<void> => {
-      for (let ref = queue.shift(); ref; ref = queue.shift()) {
-        const t = await materialise(zip, folder, ref, bigEndian);
-        tensors.set(ref, t);
-        done += t.data.byteLength;
-        opts.onProgress?.(done, total);
+      for (let ref = queue.shift(); ref && !failed; ref = queue.shift()) {
+        try {
+          const t = await materialise(zip, folder, ref, bigEndian);
+          tensors.set(ref, t);
+          done += t.data.byteLength;
+          opts.onProgress?.(done, total);
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
       }
     };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    const results = await Promise.allSettled([worker(), worker(), worker(), worker()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
     const replace = (v: PyValue): PyValue => {
       if (v instanceof TensorRef) return tensors.get(v) as RawTensor;
       if (Array.isArray(v)) return v.map(replace);

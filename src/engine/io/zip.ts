@@ -4,6 +4,7 @@
 // or loading anything else. Compressed entries (not written by torch, but legal) are inflated whole.
 
 import { close, fstat, open, read } from 'node:fs';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import yauzl from 'yauzl';
 import { allocForRead } from './raw.ts';
@@ -25,12 +26,89 @@ const readP = (fd: number, buf: Uint8Array, off: number, len: number, pos: numbe
     read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))),
   );
 
+/**
+ * yauzl's file access, bounds-checked: a corrupt ZIP64 record can make yauzl ask for a position past
+ * 2^53, which node's fs.read throws on synchronously inside a callback (an uncaught exception, found
+ * by the fuzz test). Out-of-file reads become ordinary errors here instead.
+ */
+class CheckedFdReader extends yauzl.RandomAccessReader {
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+  ) {
+    super();
+  }
+  private closed = false;
+  private check(start: number, length: number): Error | undefined {
+    if (this.closed) return new Error('archive is closed');
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0) {
+      return new Error(`invalid read of ${length} bytes at ${start}`);
+    }
+    if (start + length > this.size)
+      return new Error(`read of ${length} bytes at ${start} is past the end of the ${this.size}-byte file`);
+    return undefined;
+  }
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null) => void,
+  ): void {
+    const cb = callback as (err: Error | null, bytesRead?: number) => void;
+    const bad = this.check(position, length);
+    if (bad) {
+      setImmediate(() => cb(bad));
+      return;
+    }
+    read(this.fd, buffer, offset, length, position, (err, n) => cb(err, n));
+  }
+  override _readStreamForRange(start: number, end: number): Readable {
+    const bad = this.check(start, end - start);
+    if (bad)
+      return new Readable({
+        read() {
+          this.destroy(bad);
+        },
+      });
+    // Our own chunked reader: fs.createReadStream on a shared fd closes it on destroy.
+    const fd = this.fd;
+    let pos = start;
+    return new Readable({
+      read() {
+        const len = Math.min(1 << 16, end - pos);
+        if (len <= 0) {
+          this.push(null);
+          return;
+        }
+        const buf = Buffer.allocUnsafe(len);
+        read(fd, buf, 0, len, pos, (err, got) => {
+          if (err) return this.destroy(err);
+          if (got === 0) return this.destroy(new Error('unexpected end of file'));
+          pos += got;
+          this.push(buf.subarray(0, got));
+        });
+      },
+    });
+  }
+  /** Closes the fd once; yauzl may drop its last reference more than once across open/close. */
+  override close(callback: (err: Error | null) => void): void {
+    if (this.closed) {
+      setImmediate(() => callback(null));
+      return;
+    }
+    this.closed = true;
+    close(this.fd, callback);
+  }
+}
+
 export class ZipReader {
   private readonly dataStarts = new Map<string, number>();
+  private closed = false;
 
   private constructor(
     readonly path: string,
-    // A plain fd, not a FileHandle: yauzl's close() closes it, and we read through it directly.
+    // A plain fd, not a FileHandle: the zip's close() closes it (CheckedFdReader.close).
     private readonly fd: number,
     private readonly zip: yauzl.ZipFile,
     readonly entries: Map<string, ZipEntry>,
@@ -43,8 +121,9 @@ export class ZipReader {
     let zip: yauzl.ZipFile | undefined;
     try {
       const size = (await fstatP(fd)).size;
+      const reader = new CheckedFdReader(fd, size);
       zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-        yauzl.fromFd(fd, { lazyEntries: true, autoClose: false }, (err, z) =>
+        yauzl.fromRandomAccessReader(reader, size, { lazyEntries: true, autoClose: false }, (err, z) =>
           err ? reject(err) : resolve(z),
         ),
       ).catch((e: Error) => {
@@ -102,6 +181,7 @@ export class ZipReader {
 
   /** Reads `length` bytes at `offset` inside an entry's uncompressed content into a new buffer. */
   async readRange(name: string, offset: number, length: number): Promise<Uint8Array> {
+    if (this.closed) throw new Error(`${this.path}: archive is closed`);
     const e = this.entry(name);
     if (offset < 0 || length < 0 || offset + length > e.uncompressedSize) {
       throw new Error(
@@ -140,8 +220,10 @@ export class ZipReader {
     return new Uint8Array(Buffer.concat(parts));
   }
 
-  /** Closes the archive and its file descriptor. */
+  /** Closes the archive and its file descriptor; reads after this fail. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.zip.close();
   }
 }
