@@ -279,3 +279,30 @@ test('writes are atomic: no temp file left on success, the original untouched wh
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fuzz: random and mutated files parse or fail with an error naming the file', () => {
+  const valid = serializeSafetensors(
+    { a: fromTyped(new Float32Array([1, 2]), [2]), b: fromTyped(new Uint8Array([3]), [1, 1]) },
+    { k: 'v' },
+  );
+  const check = (b: Uint8Array) => {
+    try {
+      parseSafetensors(b, 'fuzz.safetensors');
+    } catch (e) {
+      assert.ok(e instanceof Error && e.message.startsWith('fuzz.safetensors: '), String(e));
+    }
+  };
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), check), { numRuns: 2000 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+      fc.nat(),
+      (edits, cut) => {
+        const b = valid.slice(0, valid.length - (cut % 4));
+        for (const [at, v] of edits) b[at % b.length] = v;
+        check(b);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

@@ -89,7 +89,12 @@ function fail(file: string, msg: string): never {
  */
 export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: string): SafetensorsHeader {
   let json: unknown;
-  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
+  let text = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
+  } catch {
+    fail(file, 'safetensors header is not valid UTF-8');
+  }
   if (!text.startsWith('{'))
     fail(file, 'safetensors header does not start with "{" (not a safetensors file?)');
   try {
