@@ -12,10 +12,16 @@ function int(name: string) {
   };
 }
 
+/** The `budget` command group, created on first use: `budget run` and others attach here. */
+export function budgetGroup(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === 'budget') ??
+    program.command('budget').description('annotation-budget protocol (paper section 5.3, Table 3)')
+  );
+}
+
 export function register(program: Command): Command {
-  const budget = program
-    .command('budget')
-    .description('annotation-budget protocol (paper section 5.3, Table 3)');
+  const budget = budgetGroup(program);
   budget
     .command('plan')
     .description('list K label mixes between two kinds under a fixed budget (the rows of Table 3)')
