@@ -86,6 +86,9 @@ def views_fixture():
         "row": base[2],  # offset 12, contiguous
         "expanded": torch.arange(3, dtype=torch.int64).reshape(3, 1).expand(3, 4),  # stride 0
         "param": torch.nn.Parameter(torch.tensor([1.0, 2.0])),  # _rebuild_parameter
+        "half_t": torch.arange(6, dtype=torch.float16).reshape(2, 3).t(),  # 2-byte gather
+        "bool_t": (torch.arange(12) % 3 == 0).reshape(3, 4)[:, 1::2].t(),  # 1-byte gather with offset
+        "f64_t": torch.arange(6, dtype=torch.float64).reshape(3, 2).t(),  # 8-byte gather
     }
 
 

@@ -306,37 +306,61 @@ function isContiguous(size: number[], stride: number[]): boolean {
   return true;
 }
 
-/** Copies a strided view (relative to `src`'s start) into a new contiguous buffer. */
+/** Copies a strided view (relative to `src`'s start) into a new contiguous buffer, C order. */
 function gather(src: Uint8Array, size: number[], stride: number[], item: number): Uint8Array {
   const nd = size.length;
-  const n = numel(size);
-  const out = new Uint8Array(n * item);
-  const idx = new Array<number>(nd).fill(0);
+  const out = new Uint8Array(numel(size) * item);
+  if (nd === 0) {
+    out.set(src.subarray(0, item));
+    return out;
+  }
   const last = nd - 1;
-  // Copy runs along the last dim in one go when it is unit-strided.
-  const run = stride[last] === 1 ? size[last] : 1;
+  const inner = size[last];
+  const step = stride[last];
+  // Element copies go word by word through aligned views (src and out own their buffers).
+  const w = item % 4 === 0 ? 4 : item;
+  const words = item / w;
+  const as = (b: Uint8Array) =>
+    w === 4
+      ? new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+      : w === 2
+        ? new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2)
+        : b;
+  const aligned = src.byteOffset % w === 0;
+  const from = as(aligned ? src : src.slice());
+  const to = as(out);
+  const idx = new Array<number>(last).fill(0);
   let o = 0;
-  for (let count = 0; count < n; count += run) {
-    let s = 0;
-    for (let d = 0; d < nd; d++) s += idx[d] * stride[d];
-    if (run > 1) {
-      out.set(src.subarray(s * item, (s + run) * item), o);
-      o += run * item;
-      idx[last] = size[last] - 1;
+  for (;;) {
+    let base = 0;
+    for (let d = 0; d < last; d++) base += idx[d] * stride[d];
+    if (step === 1) {
+      out.set(src.subarray(base * item, (base + inner) * item), o * item);
+      o += inner;
     } else {
-      out.set(src.subarray(s * item, s * item + item), o);
-      o += item;
+      for (let j = 0; j < inner; j++) {
+        const at = (base + j * step) * words;
+        for (let k = 0; k < words; k++) to[o * words + k] = from[at + k];
+        o++;
+      }
     }
-    for (let d = last; d >= 0; d--) {
+    let d = last - 1;
+    for (; d >= 0; d--) {
       if (++idx[d] < size[d]) break;
       idx[d] = 0;
     }
+    if (d < 0) return out;
   }
-  return out;
 }
 
 function swapBytes(data: Uint8Array, item: number): void {
-  for (let i = 0; i < data.byteLength; i += item) data.subarray(i, i + item).reverse();
+  for (let i = 0; i < data.byteLength; i += item) {
+    for (let a = i, b = i + item - 1; a < b; a++, b--) {
+      const t = data[a];
+      data[a] = data[b];
+      data[b] = t;
+    }
+  }
 }
 
 export function isRawTensor(v: unknown): v is RawTensor {
