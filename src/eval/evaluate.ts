@@ -6,7 +6,7 @@
 //    reused); on equal IoU the later ground truth wins; once matched to a regular one it stops at the
 //    first ignored one;
 //  - a detection matched to ignored ground truth is ignored, as is an unmatched one outside the range.
-import { annToRle, rleFromBox, rleIou, boxIou, type Box, type Rle } from '../data/mask/index.ts';
+import { annToRle, boxIou, rleFromBox, rleIou, rleToBbox, type Box, type Rle } from '../data/mask/index.ts';
 import type { Detection, EvalGroundTruth, EvalParams } from './types.ts';
 
 /** One ground-truth annotation as the evaluator needs it. */
@@ -16,6 +16,8 @@ interface GtItem {
   crowd: boolean;
   box: Box | undefined;
   rle: Rle | undefined;
+  /** Tight box of rle (segm only), for the IoU pre-check. */
+  maskBox: Box | undefined;
 }
 
 /** evaluateImg() for one (category, area range, image); null when it has neither gt nor dt. */
@@ -75,7 +77,8 @@ function prepareGt(gt: EvalGroundTruth, params: EvalParams): Map<number, GtItem[
     const key = i * K + k;
     let list = groups.get(key);
     if (!list) groups.set(key, (list = []));
-    list.push({ id: ann.id, area: ann.area, crowd: Boolean(ann.iscrowd), box, rle });
+    const maskBox = rle === undefined ? undefined : rleToBbox(rle);
+    list.push({ id: ann.id, area: ann.area, crowd: Boolean(ann.iscrowd), box, rle, maskBox });
   }
   return groups;
 }
@@ -124,6 +127,8 @@ function computeIou(
     dtRles,
     gt.map((g) => g.rle!),
     crowd,
+    dt.map((d, j) => d.maskBox ?? rleToBbox(dtRles[j])),
+    gt.map((g) => g.maskBox!),
   );
 }
 

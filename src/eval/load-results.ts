@@ -113,6 +113,8 @@ export function loadResults(gt: EvalGroundTruth, raw: unknown, file = 'results')
     if (rle !== undefined && (rle.height !== h || rle.width !== w)) {
       throw new Error(`${where}: segmentation size is ${rle.height}x${rle.width} but the image is ${h}x${w}`);
     }
+    // The mask's own box: the IoU pre-check uses it even where the stated bbox says otherwise.
+    const maskBox = rle === undefined ? undefined : !boxForm && r.bbox === undefined ? bbox : rleToBbox(rle);
     out[i] = {
       id: i + 1,
       image_id: imageId as number,
@@ -121,6 +123,7 @@ export function loadResults(gt: EvalGroundTruth, raw: unknown, file = 'results')
       area,
       bbox,
       rle,
+      maskBox,
     };
   }
   return out;

@@ -44,6 +44,8 @@ export interface Detection {
   bbox: Box;
   /** Parsed mask when the result had one (compressed RLE in segm results, any form next to a bbox). */
   rle?: Rle;
+  /** The mask's tight box (rleToBbox of rle), kept for the IoU pre-check; may differ from bbox. */
+  maskBox?: Box;
 }
 
 /** pycocotools' Params for detection evaluation. */

@@ -134,3 +134,16 @@ test('box results evaluated as segm use the rasterised box', () => {
   const gt = makeGt([{ box: [10, 10, 30, 30] }]);
   close(run(gt, [boxResult([10, 10, 30, 30], 1)], 'segm').stats.AP, 1);
 });
+
+test('segm IoU comes from the masks even when the stated bbox is elsewhere', () => {
+  const gt = makeGt([{ box: [0, 0, 20, 20] }]);
+  const result = {
+    image_id: 1,
+    category_id: 1,
+    segmentation: maskRle([0, 0, 20, 20]),
+    bbox: [150, 150, 10, 10],
+    score: 1,
+  };
+  close(run(gt, [result], 'segm').stats.AP, 1);
+  close(run(gt, [result], 'bbox').stats.AP, 0); // ... and bbox IoU from the stated box
+});

@@ -7,6 +7,9 @@
 const MAX_COUNT = 0xffffffff; // counts are uint32 in pycocotools
 const MAX_GROUPS = 7; // 7 groups of 5 bits hold any signed 34-bit delta of two uint32 counts
 
+// Reused decode buffer (one slot per character is enough): parsing many RLEs allocates only results.
+let scratch = new Uint32Array(1024);
+
 /** Encodes run lengths into COCO's compressed string. */
 export function countsToString(counts: ArrayLike<number>): string {
   const chars: number[] = [];
@@ -36,13 +39,15 @@ export function countsToString(counts: ArrayLike<number>): string {
  * `where` prefixes error messages (e.g. "res.json[3].segmentation.counts").
  */
 export function countsFromString(s: string, where = 'counts'): Uint32Array {
-  const out = new Uint32Array(s.length);
+  if (scratch.length < s.length) scratch = new Uint32Array(Math.max(s.length, 2 * scratch.length));
+  const out = scratch;
   let m = 0;
   let p = 0;
   while (p < s.length) {
     const start = p;
     let x = 0;
     let k = 0;
+    let mult = 1; // 32 ** k, kept as a product rather than a power for speed
     let more = true;
     while (more) {
       if (p >= s.length) {
@@ -51,18 +56,18 @@ export function countsFromString(s: string, where = 'counts'): Uint32Array {
       if (k === MAX_GROUPS) {
         throw new Error(`${where}: run ${m} at character ${start} is longer than ${MAX_GROUPS} characters`);
       }
-      const code = s.charCodeAt(p);
-      const c = code - 48;
+      const c = s.charCodeAt(p) - 48;
       if (c < 0 || c > 63) {
         throw new Error(
           `${where}: invalid character ${JSON.stringify(s[p])} at position ${p} (allowed '0'..'o')`,
         );
       }
-      x += (c & 0x1f) * 2 ** (5 * k);
+      x += (c & 0x1f) * mult;
+      mult *= 32;
       more = (c & 0x20) !== 0;
       p++;
       k++;
-      if (!more && c & 0x10) x -= 2 ** (5 * k); // sign-extend the last group
+      if (!more && c & 0x10) x -= mult; // sign-extend the last group
     }
     if (m > 2) x += out[m - 2];
     if (x < 0 || x > MAX_COUNT) {
@@ -70,6 +75,5 @@ export function countsFromString(s: string, where = 'counts'): Uint32Array {
     }
     out[m++] = x;
   }
-  // Copy out so the over-allocated buffer (one slot per character) is not kept alive.
   return out.slice(0, m);
 }

@@ -11,6 +11,10 @@ const MAX_SCALED = 2 ** 31 - 1;
 // Upsampled boundary points walked for one polygon; bounds the work for absurd coordinates.
 const MAX_WALK = 2 ** 24;
 
+// Outline buffers reused across calls (grown on demand).
+let scratchU = new Int32Array(4096);
+let scratchV = new Int32Array(4096);
+
 /** Rasterises one polygon [x0, y0, x1, y1, ...] (an odd trailing value is ignored, as pycocotools does). */
 export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, where = 'polygon'): Rle {
   const k = Math.floor(xy.length / 2);
@@ -40,29 +44,15 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, wher
     );
   }
 
-  // Walk the upsampled outline point by point (u, v), keeping only the previous point: pycocotools
-  // stores them all, but only consecutive pairs are ever compared.
-  const bounds: number[] = [];
-  let pu = 0;
-  let pv = 0;
-  let first = true;
-  const visit = (u: number, v: number): void => {
-    if (!first && u !== pu) {
-      let xd = u < pu ? u : u - 1;
-      xd = (xd + 0.5) / SCALE - 0.5;
-      if (Math.floor(xd) === xd && xd >= 0 && xd <= w - 1) {
-        let yd = v < pv ? v : pv;
-        yd = (yd + 0.5) / SCALE - 0.5;
-        if (yd < 0) yd = 0;
-        else if (yd > h) yd = h;
-        yd = Math.ceil(yd);
-        bounds.push(xd * h + yd);
-      }
-    }
-    first = false;
-    pu = u;
-    pv = v;
-  };
+  // Walk the upsampled outline: every point (u, v) of every edge, vertices repeated, into scratch
+  // buffers reused across calls.
+  if (scratchU.length < walk) {
+    scratchU = new Int32Array(Math.max(walk, 2 * scratchU.length));
+    scratchV = new Int32Array(scratchU.length);
+  }
+  const u = scratchU;
+  const v = scratchV;
+  let n = 0;
   for (let j = 0; j < k; j++) {
     let xa = xs[j];
     let xb = xs[j + 1];
@@ -70,7 +60,7 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, wher
     let yb = ys[j + 1];
     const dx = Math.abs(xb - xa);
     const dy = Math.abs(ya - yb);
-    // Walk from the lower end so both directions of an edge round the same way, then visit in order.
+    // Walk from the lower end so both directions of an edge round the same way, then store in order.
     const flip = (dx >= dy && xa > xb) || (dx < dy && ya > yb);
     if (flip) {
       [xa, xb] = [xb, xa];
@@ -80,15 +70,32 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, wher
       const s = (yb - ya) / dx; // NaN for a repeated vertex; its one point never crosses a column
       for (let d = 0; d <= dx; d++) {
         const t = flip ? dx - d : d;
-        visit(t + xa, Math.trunc(ya + s * t + 0.5));
+        u[n] = t + xa;
+        v[n++] = Math.trunc(ya + s * t + 0.5);
       }
     } else {
       const s = (xb - xa) / dy;
       for (let d = 0; d <= dy; d++) {
         const t = flip ? dy - d : d;
-        visit(Math.trunc(xa + s * t + 0.5), t + ya);
+        v[n] = t + ya;
+        u[n++] = Math.trunc(xa + s * t + 0.5);
       }
     }
+  }
+  // Where the outline crosses a pixel column's centre (upsampled x = 5*col + 2), record the first
+  // pixel inside that column as a column-major position.
+  const bounds: number[] = [];
+  for (let j = 1; j < n; j++) {
+    if (u[j] === u[j - 1]) continue;
+    let xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
+    xd = (xd + 0.5) / SCALE - 0.5;
+    if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) continue;
+    let yd = v[j] < v[j - 1] ? v[j] : v[j - 1];
+    yd = (yd + 0.5) / SCALE - 0.5;
+    if (yd < 0) yd = 0;
+    else if (yd > h) yd = h;
+    yd = Math.ceil(yd);
+    bounds.push(xd * h + yd);
   }
 
   // Boundaries -> run lengths: sort, add the end, take differences, and fold away empty runs.
