@@ -5,7 +5,13 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { DataFormatError, loadCocoJson, writeCocoShapedJson } from '../../src/data/coco/index.ts';
+import {
+  DataFormatError,
+  loadCocoJson,
+  rebaseFileName,
+  resolveImagePath,
+  writeCocoShapedJson,
+} from '../../src/data/coco/index.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const gtFixture = resolve(repoRoot, '..', 'shared', 'fixtures', 'coco', 'gt.json');
@@ -187,6 +193,16 @@ describe('COCO JSON loader', () => {
         return true;
       },
     );
+  });
+});
+
+describe('image paths', () => {
+  it('resolves file_name against the JSON folder and rebases it for a JSON written elsewhere', () => {
+    assert.equal(resolveImagePath('/d/ann/x.json', 'img/a.png'), '/d/ann/img/a.png');
+    assert.equal(resolveImagePath('/d/ann/x.json', '/abs/a.png'), '/abs/a.png');
+    assert.equal(rebaseFileName('/d/ann/x.json', '/d/out/deep/y.json', 'img/a.png'), '../../ann/img/a.png');
+    assert.equal(rebaseFileName('/d/ann/x.json', '/d/ann/y.json', 'img/a.png'), 'img/a.png');
+    assert.equal(rebaseFileName('/d/ann/x.json', '/e/y.json', '/abs/a.png'), '/abs/a.png');
   });
 });
 

@@ -255,7 +255,7 @@ describe('wish weaken (CLI)', () => {
   it('weakens under a budget and mix, prints a summary and writes a loadable dataset', async () => {
     const gt = join(dir, 'gt.json');
     await writeFile(gt, JSON.stringify(dataset()));
-    const out = join(dir, 'weak.json');
+    const out = join(dir, 'sub', 'weak.json');
     const stdout = execFileSync(
       process.execPath,
       [
@@ -285,5 +285,7 @@ describe('wish weaken (CLI)', () => {
     assert.deepEqual(summary.counts, { tag: 5, point: 2, box: 0, mask: 0 });
     const ds = await loadWeakDataset(out);
     assert.deepEqual(kinds(ds), { tag: 5, point: 2 });
+    // file_name is relative to the JSON's folder: rebased from gt.json's folder to sub/
+    for (const im of ds.images) assert.match(im.file_name, /^\.\.\/\d\.png$/);
   });
 });

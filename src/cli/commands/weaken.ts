@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadCocoJson } from '../../data/coco/load.ts';
+import { rebaseFileName } from '../../data/coco/paths.ts';
 import { countsFromMix, parseCosts, parseMix, type Costs } from '../../data/weak/budget.ts';
 import { writeWeakDataset } from '../../data/weak/load.ts';
 import { POINT_STRATEGIES, type PointStrategy } from '../../data/weak/points.ts';
@@ -107,6 +108,7 @@ export function register(program: Command): void {
         },
       });
       bar.stop();
+      for (const im of res.dataset.images) im.file_name = rebaseFileName(o.in, o.out, im.file_name);
       await writeWeakDataset(o.out, res.dataset);
 
       const cost = { tag: costs.tag, point: costs.point, box: costs.box, mask: NaN, none: 0 };

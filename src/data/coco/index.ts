@@ -5,3 +5,4 @@ export { loadCocoJson, validateCoco, type LoadCocoOptions } from './load.ts';
 export { readCocoShapedJson, DEFAULT_STREAM_ABOVE_BYTES, type ReadJsonOptions } from './read-json.ts';
 export { writeCocoShapedJson } from './write.ts';
 export { checkRecord, crossCheck } from './validate.ts';
+export { rebaseFileName, resolveImagePath } from './paths.ts';
