@@ -134,6 +134,7 @@ function computeIou(
 
 function evaluateImg(
   dt: Detection[],
+  dtScores: Float64Array,
   gt: GtItem[],
   ious: Float64Array,
   range: [number, number],
@@ -141,14 +142,13 @@ function evaluateImg(
 ): ImageEval {
   const T = params.iouThrs.length;
   const D = dt.length;
-  const G0 = gt.length;
+  const G = gt.length;
   const ignoredRaw = gt.map((g) => g.crowd || g.area < range[0] || g.area > range[1]);
   // Ignored ground truth last, stable: the order in which they are tried.
   const order: number[] = [];
-  for (let g = 0; g < G0; g++) if (!ignoredRaw[g]) order.push(g);
+  for (let g = 0; g < G; g++) if (!ignoredRaw[g]) order.push(g);
   const numGt = order.length;
-  for (let g = 0; g < G0; g++) if (ignoredRaw[g]) order.push(g);
-  const G = G0;
+  for (let g = 0; g < G; g++) if (ignoredRaw[g]) order.push(g);
   const gtIg = new Uint8Array(G);
   const gtCrowd = new Uint8Array(G);
   const gtIdNonZero = new Uint8Array(G);
@@ -168,7 +168,7 @@ function evaluateImg(
       for (let d = 0; d < D; d++) {
         let best = thr;
         let m = -1;
-        const row = d * G0;
+        const row = d * G;
         for (let g = 0; g < G; g++) {
           if (gtm[g] && !gtCrowd[g]) continue;
           if (m > -1 && gtIg[m] === 0 && gtIg[g] === 1) break;
@@ -191,7 +191,7 @@ function evaluateImg(
       for (let t = 0; t < T; t++) if (!dtMatched[t * D + d]) dtIgnore[t * D + d] = 1;
     }
   }
-  return { dtScores: Float64Array.from(dt, (d) => d.score), dtMatched, dtIgnore, numGt };
+  return { dtScores, dtMatched, dtIgnore, numGt };
 }
 
 /** COCOeval.evaluate() for detections `dts` (from loadResults) against `gt`. */
@@ -221,8 +221,9 @@ export function evaluate(
         d.length > 0 && g.length > 0
           ? computeIou(d, g, params, [img.height, img.width])
           : new Float64Array(0);
+      const scores = Float64Array.from(d, (x) => x.score); // shared by the area ranges, read-only
       for (let a = 0; a < A; a++)
-        evalImgs[k * A * I + a * I + i] = evaluateImg(d, g, ious, params.areaRng[a], params);
+        evalImgs[k * A * I + a * I + i] = evaluateImg(d, scores, g, ious, params.areaRng[a], params);
     }
     onProgress?.(i + 1, I);
   }
