@@ -20,6 +20,7 @@ import {
   SafetensorsFile,
   serializeSafetensors,
   writeSafetensors,
+  writeSafetensorsFrom,
 } from '../../src/engine/io/safetensors.ts';
 import { DTYPE_SIZE, DTYPES, fromTyped, type RawTensor } from '../../src/engine/io/raw.ts';
 
@@ -257,6 +258,28 @@ test('writes are atomic: no temp file left on success, the original untouched wh
       writeSafetensors(path, v1, { k: 3 as unknown as string }),
       /metadata\["k"\] must be a string/,
     );
+    // Failure mid-write (a lazily produced tensor fails after others were written): original intact.
+    const failing = {
+      a: { dtype: 'float32' as const, shape: [1], bytes: () => new Uint8Array(4) },
+      b: {
+        dtype: 'int8' as const,
+        shape: [2],
+        bytes: (): Uint8Array => {
+          throw new Error('device copy failed');
+        },
+      },
+    };
+    await assert.rejects(
+      writeSafetensorsFrom(path, failing),
+      /ckpt\.safetensors: writing safetensors failed: device copy failed/,
+    );
+    const short = { a: { dtype: 'float32' as const, shape: [2], bytes: () => new Uint8Array(4) } };
+    await assert.rejects(
+      writeSafetensorsFrom(path, short),
+      /tensor "a" produced 4 bytes, its dtype and shape need 8/,
+    );
+    assert.deepEqual(readdirSync(dir), ['ckpt.safetensors']);
+    assert.deepEqual(readFileSync(path), original);
     // Failure after the temp file is written: the target is a directory, so the final rename fails.
     const asDir = join(dir, 'taken.safetensors');
     mkdirSync(asDir);

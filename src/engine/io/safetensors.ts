@@ -292,16 +292,31 @@ export function parseSafetensors(
   return { tensors, metadata: h.metadata };
 }
 
+/** What the header needs of a tensor: its data may come later (see writeSafetensorsFrom). */
+export interface TensorSpec {
+  dtype: DType;
+  shape: number[];
+}
+
+/** A tensor whose bytes are produced only when the writer reaches it (e.g. copied off a device). */
+export interface TensorSource extends TensorSpec {
+  bytes(): Uint8Array | Promise<Uint8Array>;
+}
+
 /** Header bytes (length prefix included, padded) and the tensors in data order. */
 export function encodeHeader(
-  tensors: Record<string, RawTensor>,
+  tensors: Record<string, TensorSpec>,
   metadata: Record<string, string> = {},
-): { header: Uint8Array; order: string[] } {
+): { header: Uint8Array; order: string[]; sizes: Map<string, number> } {
   const names = Object.keys(tensors);
+  const sizes = new Map<string, number>();
   for (const name of names) {
-    if (name === '' || name === '__metadata__' || name === '__proto__')
+    if (name === '' || name === '__metadata__' || name === '__proto__') {
       throw new Error(`invalid tensor name ${JSON.stringify(name)}`);
-    checkRaw(tensors[name], `tensor "${name}"`);
+    }
+    const t = tensors[name];
+    if (!(t.dtype in DTYPE_TO_TAG)) throw new Error(`tensor "${name}": unknown dtype ${String(t.dtype)}`);
+    sizes.set(name, byteLength(t.dtype, t.shape));
   }
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new Error(`metadata["${k}"] must be a string, got ${typeof v}`);
@@ -315,20 +330,24 @@ export function encodeHeader(
   if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
   let offset = 0;
   for (const name of order) {
-    const t = tensors[name];
+    const n = sizes.get(name) as number;
     json[name] = {
-      dtype: DTYPE_TO_TAG[t.dtype],
-      shape: t.shape,
-      data_offsets: [offset, offset + t.data.byteLength],
+      dtype: DTYPE_TO_TAG[tensors[name].dtype],
+      shape: tensors[name].shape,
+      data_offsets: [offset, offset + n],
     };
-    offset += t.data.byteLength;
+    offset += n;
   }
   const text = new TextEncoder().encode(JSON.stringify(json));
   const padded = Math.ceil(text.byteLength / 8) * 8;
   const header = new Uint8Array(8 + padded).fill(0x20, 8 + text.byteLength);
   new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
   header.set(text, 8);
-  return { header, order };
+  return { header, order, sizes };
+}
+
+function checkAll(tensors: Record<string, RawTensor>): void {
+  for (const [name, t] of Object.entries(tensors)) checkRaw(t, `tensor "${name}"`);
 }
 
 /** Serialises to one in-memory buffer (small files and tests). */
@@ -336,6 +355,7 @@ export function serializeSafetensors(
   tensors: Record<string, RawTensor>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
+  checkAll(tensors);
   const { header, order } = encodeHeader(tensors, metadata);
   const total = order.reduce((s, k) => s + tensors[k].data.byteLength, header.byteLength);
   const out = new Uint8Array(total);
@@ -358,17 +378,40 @@ export async function writeSafetensors(
   metadata: Record<string, string> = {},
   onProgress?: (bytes: number, total: number) => void,
 ): Promise<void> {
-  const { header, order } = encodeHeader(tensors, metadata); // validates before touching the disk
+  checkAll(tensors); // validate before touching the disk
+  const sources: Record<string, TensorSource> = {};
+  for (const [k, t] of Object.entries(tensors))
+    sources[k] = { dtype: t.dtype, shape: t.shape, bytes: () => t.data };
+  await writeSafetensorsFrom(path, sources, metadata, onProgress);
+}
+
+/**
+ * writeSafetensors for tensors whose bytes are fetched one at a time while writing, so a model
+ * living in native or GPU memory is never copied to JavaScript whole.
+ */
+export async function writeSafetensorsFrom(
+  path: string,
+  sources: Record<string, TensorSource>,
+  metadata: Record<string, string> = {},
+  onProgress?: (bytes: number, total: number) => void,
+): Promise<void> {
+  const { header, order, sizes } = encodeHeader(sources, metadata);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const total = order.reduce((s, k) => s + tensors[k].data.byteLength, 0);
+  const total = [...sizes.values()].reduce((a, b) => a + b, 0);
   let fh: FileHandle | undefined;
   try {
     fh = await open(tmp, 'wx');
     await writeFully(fh, header);
     let done = 0;
     for (const k of order) {
-      await writeFully(fh, tensors[k].data);
-      done += tensors[k].data.byteLength;
+      const data = await sources[k].bytes();
+      if (data.byteLength !== sizes.get(k)) {
+        throw new Error(
+          `tensor "${k}" produced ${data.byteLength} bytes, its dtype and shape need ${sizes.get(k)}`,
+        );
+      }
+      await writeFully(fh, data);
+      done += data.byteLength;
       onProgress?.(done, total);
     }
     await fh.sync();
