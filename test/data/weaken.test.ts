@@ -288,4 +288,34 @@ describe('wish weaken (CLI)', () => {
     // file_name is relative to the JSON's folder: rebased from gt.json's folder to sub/
     for (const im of ds.images) assert.match(im.file_name, /^\.\.\/\d\.png$/);
   });
+
+  it('refuses --counts that cost more than --budget (Eq. 21)', async () => {
+    const gt = join(dir, 'gt2.json');
+    await writeFile(gt, JSON.stringify(dataset()));
+    assert.throws(
+      () =>
+        execFileSync(
+          process.execPath,
+          [
+            'bin/wish.js',
+            'weaken',
+            '--in',
+            gt,
+            '--out',
+            join(dir, 'w2.json'),
+            '--counts',
+            '2,1,1',
+            '--budget',
+            '19',
+          ],
+          {
+            cwd: repoRoot,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        ),
+      (e: { stderr: string }) =>
+        /--counts 2,1,1 cost 20 at 1,6,12, more than --budget 19 \(Eq\. 21\)/.test(e.stderr),
+    );
+  });
 });

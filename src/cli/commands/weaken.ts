@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadCocoJson } from '../../data/coco/load.ts';
 import { rebaseFileName } from '../../data/coco/paths.ts';
-import { countsFromMix, parseCosts, parseMix, type Costs } from '../../data/weak/budget.ts';
+import { costOf, countsFromMix, parseCosts, parseMix, type Costs } from '../../data/weak/budget.ts';
 import { writeWeakDataset } from '../../data/weak/load.ts';
 import { POINT_STRATEGIES, type PointStrategy } from '../../data/weak/points.ts';
 import { formatTable } from '../../data/weak/table.ts';
@@ -41,7 +41,10 @@ export function register(program: Command): void {
     .description('derive a weak-label dataset (tags / points / boxes) from a fully annotated COCO JSON')
     .requiredOption('--in <coco.json>', 'fully annotated COCO instances JSON')
     .requiredOption('--out <weak.json>', 'weak-label dataset to write')
-    .option('--counts <Nt,Np,Nb[,Nm]>', 'images per kind: tags, points, boxes (and optionally full masks)')
+    .option(
+      '--counts <Nt,Np,Nb[,Nm]>',
+      'images per kind: tags, points, boxes (and optionally full masks); with --budget, checked against it',
+    )
     .option('--budget <zeta>', 'total budget in cost units (with --mix)')
     .option('--costs <t,p,b>', 'cost of a tag, point and box image', '1,6,12')
     .option('--mix <tag=..,point=..,box=..>', 'fractions of the budget per kind (with --budget)')
@@ -69,9 +72,14 @@ export function register(program: Command): void {
       const costs: Costs = parseCosts(o.costs);
       let counts: WeakenCounts;
       if (o.counts !== undefined) {
-        if (o.budget !== undefined || o.mix !== undefined)
-          throw new Error('give either --counts or --budget with --mix, not both');
+        if (o.mix !== undefined) throw new Error('give either --counts or --budget with --mix, not both');
         counts = parseCounts(o.counts);
+        // --counts with --budget: check Eq. 21 instead of deriving the counts.
+        const spent = costOf({ tag: counts.tag, point: counts.point, box: counts.box }, costs);
+        if (o.budget !== undefined && spent > Number(o.budget))
+          throw new Error(
+            `--counts ${o.counts} cost ${spent} at ${o.costs}, more than --budget ${o.budget} (Eq. 21)`,
+          );
       } else {
         if (o.budget === undefined || o.mix === undefined)
           throw new Error('give --counts, or --budget together with --mix');
