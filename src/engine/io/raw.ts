@@ -3,8 +3,9 @@
 // sit in a safetensors file or a torch storage, so readers and writers never convert.
 // Helpers here view those bytes as the matching typed array (no copy when aligned).
 
-export type DType =
-  'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+// The engine's dtype names (type only: this folder needs no native code at run time).
+import type { DType } from '../dtype.ts';
+export type { DType };
 
 export interface RawTensor {
   dtype: DType;
