@@ -181,6 +181,12 @@ describe('COCO JSON loader', () => {
     await assert.rejects(loadCocoJson(join(dir, 'nope.json')), /nope\.json: file: cannot read/);
   });
 
+  it('accepts a UTF-8 byte-order mark in both parse paths', async () => {
+    const f = await writeJson('bom.json', '\ufeff' + JSON.stringify(ok()));
+    const { whole } = await loadBoth(f);
+    assert.ok('v' in whole);
+  });
+
   it('caps the number of listed problems and counts the rest', async () => {
     const d = ok();
     for (let i = 0; i < 30; i++) d.images.push({ id: 100 + i, file_name: '', width: 1, height: 1 });

@@ -65,7 +65,8 @@ async function wholeRead(
   const text = await readFile(file, 'utf8');
   let top: unknown;
   try {
-    top = JSON.parse(text);
+    // A leading byte-order mark is dropped, as the streaming parser does.
+    top = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     fail(file, 'JSON syntax', (err as Error).message);
   }
