@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { IssueList, type CocoDataset } from '../../src/data/coco/index.ts';
-import { annToRle, encode, rleDecode, rleToCoco } from '../../src/data/mask/index.ts';
+import { IssueList, loadCocoJson, type CocoDataset } from '../../src/data/coco/index.ts';
+import { annToRle, encode, rleDecode, rleToBbox, rleToCoco } from '../../src/data/mask/index.ts';
 import { loadWeakDataset, validateWeak, type WeakDataset } from '../../src/data/weak/index.ts';
 import { pointInMask, squaredDistanceToBackground } from '../../src/data/weak/points.ts';
 import { seededStreams } from '../../src/data/weak/rng.ts';
@@ -146,6 +146,35 @@ describe('weaken', () => {
               );
             } else assert.deepEqual(a.bbox, s.bbox); // rectangles: the tight box equals the given box
           }
+        }
+      }
+    }
+  });
+
+  it('on the pycocotools fixture (polygons, both RLE forms, crowds): points inside masks, boxes = toBbox', async () => {
+    const coco = await loadCocoJson(resolve(repoRoot, '..', 'shared', 'fixtures', 'coco', 'gt.json'));
+    const eligible = coco.images.filter((im) =>
+      coco.annotations.some((a) => a.image_id === im.id && !a.iscrowd),
+    ).length;
+    for (const [kind, strategy] of [
+      ['point', 'uniform'],
+      ['point', 'center'],
+      ['box', 'uniform'],
+    ] as const) {
+      const counts = { tag: 0, point: kind === 'point' ? eligible : 0, box: kind === 'box' ? eligible : 0 };
+      const { dataset: ds } = weaken(coco, opts({ counts, pointStrategy: strategy }));
+      const nonCrowd = coco.annotations.filter(
+        (a) => !a.iscrowd && ds.images.some((im) => im.id === a.image_id && im.label_type === kind),
+      );
+      assert.equal(ds.annotations.length, nonCrowd.length);
+      for (const a of ds.annotations) {
+        const src = coco.annotations.find((b) => b.id === a.id)!;
+        const im = coco.images.find((i) => i.id === a.image_id)!;
+        const rle = annToRle(src.segmentation, im.height, im.width);
+        if (kind === 'box') assert.deepEqual(a.bbox, rleToBbox(rle));
+        else {
+          const m = rleDecode(rle);
+          assert.equal(m.data[Math.floor(a.point![1]) * m.width + Math.floor(a.point![0])], 1);
         }
       }
     }
