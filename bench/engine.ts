@@ -1,0 +1,380 @@
+// `npm run bench:engine`: the engine against Python PyTorch on the same libtorch and thread count.
+//
+// The same three workloads as bench/engine_peer.py (keep the two in step):
+//   cnn      ResNet-18 (BasicBlock [2, 2, 2, 2], 10 classes), batch 8 x 3 x 128 x 128, BatchNorm in train
+//            mode, cross-entropy, forward + backward + AdamW step.
+//   decoder  6 Mask2Former-style decoder layers (cross-attention -> self-attention -> FFN, post-norm), 100
+//            queries, width 256, 8 heads, FFN 2048, memory = a 32 x 32 x 256 map, batch 2; Linear head + MSE.
+//   tiny     a + b on two 0-d float32 tensors (per-op overhead), microseconds per add.
+// Then resident memory over 1000 training steps of the CNN at 3 x 64 x 64 (a quarter of the pixels, so
+// the run takes about a minute; the same code path and allocation pattern as the full-size step).
+// The last stdout line is one JSON object (ratios are TypeScript time / Python time; < 1 = faster).
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { randint, randn } from '../src/engine/creation.ts';
+import { tidy } from '../src/engine/memory.ts';
+import { N } from '../src/engine/native.ts';
+import { manualSeed, setNumThreads, getNumThreads, backendInfo } from '../src/engine/runtime.ts';
+import type { Tensor } from '../src/engine/tensor.ts';
+import {
+  BatchNorm2d,
+  Conv2d,
+  Embedding,
+  LayerNorm,
+  Linear,
+  Module,
+  ModuleList,
+  MultiheadAttention,
+  Sequential,
+} from '../src/engine/nn/index.ts';
+import { AdamW } from '../src/engine/optim/index.ts';
+import { reductionCode } from '../src/engine/ops/codes.ts';
+
+// ---- models (same architecture as engine_peer.py) ---------------------------------------------------------
+
+class BasicBlock extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly downsample: Sequential | null = null;
+
+  constructor(cin: number, cout: number, stride: number) {
+    super();
+    this.conv1 = this.registerModule('conv1', new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(cout));
+    this.conv2 = this.registerModule('conv2', new Conv2d(cout, cout, 3, { padding: 1, bias: false }));
+    this.bn2 = this.registerModule('bn2', new BatchNorm2d(cout));
+    if (stride !== 1 || cin !== cout) {
+      this.downsample = this.registerModule(
+        'downsample',
+        new Sequential(new Conv2d(cin, cout, 1, { stride, bias: false }), new BatchNorm2d(cout)),
+      );
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    const out = this.bn1.forward(this.conv1.forward(x)).relu();
+    const y = this.bn2.forward(this.conv2.forward(out));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return y.add(identity).relu();
+  }
+}
+
+class ResNet18 extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly layers: Sequential[] = [];
+  readonly fc: Linear;
+
+  constructor(numClasses = 10) {
+    super();
+    this.conv1 = this.registerModule('conv1', new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(64));
+    let cin = 64;
+    [64, 128, 256, 512].forEach((cout, i) => {
+      const stride = i === 0 ? 1 : 2;
+      const layer = new Sequential(new BasicBlock(cin, cout, stride), new BasicBlock(cout, cout, 1));
+      this.layers.push(this.registerModule(`layer${i + 1}`, layer));
+      cin = cout;
+    });
+    this.fc = this.registerModule('fc', new Linear(512, numClasses));
+  }
+
+  /** x: (B, 3, H, W) -> logits (B, numClasses) */
+  forward(x: Tensor): Tensor {
+    let y = this.bn1.forward(this.conv1.forward(x)).relu();
+    y = N.maxPool2d(y, [3, 3], [2, 2], [1, 1], [1, 1], false, false) as Tensor;
+    for (const l of this.layers) y = l.forward(y);
+    return this.fc.forward(N.adaptiveAvgPool2d(y, [1, 1]).flatten(1));
+  }
+}
+
+/** Mask2Former's order: cross-attention to the pixel features, then self-attention, then FFN; post-norm. */
+class DecoderLayer extends Module {
+  readonly crossAttn: MultiheadAttention;
+  readonly norm1: LayerNorm;
+  readonly selfAttn: MultiheadAttention;
+  readonly norm2: LayerNorm;
+  readonly linear1: Linear;
+  readonly linear2: Linear;
+  readonly norm3: LayerNorm;
+
+  constructor(d: number, heads: number, ffn: number) {
+    super();
+    this.crossAttn = this.registerModule('cross_attn', new MultiheadAttention(d, heads));
+    this.norm1 = this.registerModule('norm1', new LayerNorm(d));
+    this.selfAttn = this.registerModule('self_attn', new MultiheadAttention(d, heads));
+    this.norm2 = this.registerModule('norm2', new LayerNorm(d));
+    this.linear1 = this.registerModule('linear1', new Linear(d, ffn));
+    this.linear2 = this.registerModule('linear2', new Linear(ffn, d));
+    this.norm3 = this.registerModule('norm3', new LayerNorm(d));
+  }
+
+  /** tgt: (Q, B, d), memory: (HW, B, d) -> (Q, B, d) */
+  forward(tgt: Tensor, memory: Tensor, queryPos: Tensor, pos: Tensor): Tensor {
+    let t = this.norm1.forward(
+      tgt.add(this.crossAttn.forward(tgt.add(queryPos), memory.add(pos), memory)[0]),
+    );
+    const q = t.add(queryPos);
+    t = this.norm2.forward(t.add(this.selfAttn.forward(q, q, t)[0]));
+    return this.norm3.forward(t.add(this.linear2.forward(this.linear1.forward(t).relu())));
+  }
+}
+
+class Decoder extends Module {
+  readonly queryFeat: Embedding;
+  readonly queryEmbed: Embedding;
+  readonly layers: ModuleList<DecoderLayer>;
+  readonly head: Linear;
+
+  constructor(layers = 6, queries = 100, d = 256, heads = 8, ffn = 2048) {
+    super();
+    this.queryFeat = this.registerModule('query_feat', new Embedding(queries, d));
+    this.queryEmbed = this.registerModule('query_embed', new Embedding(queries, d));
+    this.layers = this.registerModule(
+      'layers',
+      new ModuleList(Array.from({ length: layers }, () => new DecoderLayer(d, heads, ffn))),
+    );
+    this.head = this.registerModule('head', new Linear(d, d));
+  }
+
+  /** memory, pos: (HW, B, d) -> (Q, B, d) */
+  forward(memory: Tensor, pos: Tensor): Tensor {
+    const b = memory.shape[1];
+    const queryPos = this.queryEmbed.weight.unsqueeze(1).repeat(1, b, 1);
+    let tgt = this.queryFeat.weight.unsqueeze(1).repeat(1, b, 1);
+    for (const layer of this.layers) tgt = layer.forward(tgt, memory, queryPos, pos);
+    return this.head.forward(tgt);
+  }
+}
+
+// ---- timing --------------------------------------------------------------------------------------------
+
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median ms of step() after warm-up; the event loop turns between steps, as in a training loop. */
+async function medianMs(step: () => void, warmup: number, iters: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) {
+    step();
+    await yieldToLoop();
+  }
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = process.hrtime.bigint();
+    step();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    await yieldToLoop();
+  }
+  return median(times);
+}
+
+function cnnStep(batch: number, size: number): { step: () => void; dispose: () => void } {
+  const model = new ResNet18(10).train();
+  const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+  const x = randn([batch, 3, size, size]).keep();
+  const y = randint(0, 10, [batch], { dtype: 'int64' }).keep();
+  const step = (): void =>
+    tidy(() => {
+      opt.zeroGrad();
+      const loss = N.crossEntropy(model.forward(x), y, null, reductionCode('mean'), -100, 0);
+      loss.backward();
+      opt.step();
+    });
+  return {
+    step,
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+      x.dispose();
+      y.dispose();
+    },
+  };
+}
+
+function decoderStep(batch = 2): { step: () => void; dispose: () => void } {
+  const model = new Decoder().train();
+  const opt = new AdamW(model.parameters(), { lr: 1e-4 });
+  const memory = randn([32 * 32, batch, 256]).keep();
+  const pos = randn([32 * 32, batch, 256]).keep();
+  const target = randn([100, batch, 256]).keep();
+  const step = (): void =>
+    tidy(() => {
+      opt.zeroGrad();
+      const loss = N.mseLoss(model.forward(memory, pos), target, reductionCode('mean'));
+      loss.backward();
+      opt.step();
+    });
+  return {
+    step,
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+      for (const t of [memory, pos, target]) t.dispose();
+    },
+  };
+}
+
+async function tinyOpUs(warmup: number, iters: number, inner = 10000): Promise<number> {
+  const a = N.full([], 1.5);
+  const b = N.full([], 2.5);
+  const ms = await medianMs(
+    () => {
+      for (let i = 0; i < inner; i++) a.add(b).dispose();
+    },
+    warmup,
+    iters,
+  );
+  a.dispose();
+  b.dispose();
+  return (ms * 1e3) / inner;
+}
+
+async function residentMemory(steps: number): Promise<{ rssMb: number[]; at: number[] }> {
+  const { step, dispose } = cnnStep(8, 64);
+  const at = [10, 100, Math.floor(steps / 2), steps];
+  const rssMb: number[] = [];
+  for (let i = 1; i <= steps; i++) {
+    step();
+    await yieldToLoop();
+    if (at.includes(i)) rssMb.push(process.memoryUsage().rss / 2 ** 20);
+    if (i % 100 === 0) process.stderr.write(`  memory run: ${i}/${steps} steps\r`);
+  }
+  process.stderr.write('\n');
+  dispose();
+  return { rssMb, at };
+}
+
+// ---- main ----------------------------------------------------------------------------------------------
+
+interface Args {
+  threads: number;
+  warmup: number;
+  iters: number;
+  decoderIters: number;
+  memSteps: number;
+  only: Set<string>;
+  python: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    threads: availableParallelism(),
+    warmup: 3,
+    iters: 20,
+    decoderIters: 10,
+    memSteps: 1000,
+    only: new Set(['cnn', 'decoder', 'tiny', 'memory']),
+    python: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = (): number => {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`bench:engine: ${k} needs a non-negative integer`);
+      return n;
+    };
+    if (k === '--threads') a.threads = v();
+    else if (k === '--warmup') a.warmup = v();
+    else if (k === '--iters') a.iters = v();
+    else if (k === '--decoder-iters') a.decoderIters = v();
+    else if (k === '--mem-steps') a.memSteps = v();
+    else if (k === '--only') a.only = new Set(argv[++i].split(','));
+    else if (k === '--no-python') a.python = false;
+    else throw new Error(`bench:engine: unknown argument ${k} (see the header of bench/engine.ts)`);
+  }
+  return a;
+}
+
+function runPython(a: Args): Record<string, number> {
+  const script = fileURLToPath(new URL('./engine_peer.py', import.meta.url));
+  const only = [...a.only].filter((w) => w !== 'memory').join(',');
+  const args = [
+    script,
+    '--threads',
+    String(a.threads),
+    '--warmup',
+    String(a.warmup),
+    '--iters',
+    String(a.iters),
+  ];
+  args.push('--decoder-iters', String(a.decoderIters), '--only', only);
+  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`bench/engine_peer.py failed (${r.status}):\n${r.stderr}`);
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  setNumThreads(a.threads);
+  manualSeed(0);
+  const info = backendInfo();
+  console.log(`engine: libtorch ${info.torch} (${info.parallel}), ${getNumThreads()} intra-op threads`);
+
+  const ts: Record<string, number> = {};
+  if (a.only.has('cnn')) {
+    const w = cnnStep(8, 128);
+    ts.cnn_ms = await medianMs(w.step, a.warmup, a.iters);
+    w.dispose();
+    console.log(`ts     cnn step      ${ts.cnn_ms.toFixed(1)} ms`);
+  }
+  if (a.only.has('decoder')) {
+    const w = decoderStep();
+    ts.decoder_ms = await medianMs(w.step, Math.min(a.warmup, 2), a.decoderIters);
+    w.dispose();
+    console.log(`ts     decoder step  ${ts.decoder_ms.toFixed(1)} ms`);
+  }
+  if (a.only.has('tiny')) {
+    ts.tiny_op_us = await tinyOpUs(a.warmup, a.iters);
+    console.log(`ts     scalar add    ${ts.tiny_op_us.toFixed(3)} us`);
+  }
+  let mem: { rssMb: number[]; at: number[] } | null = null;
+  if (a.only.has('memory') && a.memSteps > 0) {
+    mem = await residentMemory(a.memSteps);
+    const pairs = mem.at.map((s, i) => `${s}: ${mem!.rssMb[i].toFixed(0)} MB`).join(', ');
+    console.log(`ts     resident memory over ${a.memSteps} CNN steps (batch 8, 3x64x64): ${pairs}`);
+  }
+
+  const py = a.python ? runPython(a) : {};
+  for (const [k, label, unit] of [
+    ['cnn_ms', 'cnn step     ', 'ms'],
+    ['decoder_ms', 'decoder step ', 'ms'],
+    ['tiny_op_us', 'scalar add   ', 'us'],
+  ] as const) {
+    if (py[k] !== undefined)
+      console.log(`python ${label} ${py[k].toFixed(k === 'tiny_op_us' ? 3 : 1)} ${unit}`);
+  }
+  const ratio = (k: string): number | null =>
+    ts[k] !== undefined && py[k] !== undefined ? Number((ts[k] / py[k]).toFixed(3)) : null;
+  const out = {
+    threads: getNumThreads(),
+    torch: info.torch,
+    cnn_ms_ts: ts.cnn_ms ?? null,
+    cnn_ms_py: py.cnn_ms ?? null,
+    cnn_ratio: ratio('cnn_ms'),
+    decoder_ms_ts: ts.decoder_ms ?? null,
+    decoder_ms_py: py.decoder_ms ?? null,
+    decoder_ratio: ratio('decoder_ms'),
+    tiny_op_us_ts: ts.tiny_op_us ?? null,
+    tiny_op_us_py: py.tiny_op_us ?? null,
+    tiny_op_ratio: ratio('tiny_op_us'),
+    rss_mb_after_steps: mem
+      ? Object.fromEntries(mem.at.map((s, i) => [s, Number(mem!.rssMb[i].toFixed(1))]))
+      : null,
+    memory_model: mem ? 'ResNet-18 train step, batch 8, 3x64x64' : null,
+  };
+  console.log(
+    `ratios (TypeScript / Python): cnn ${out.cnn_ratio}, decoder ${out.decoder_ratio}, tiny op ${out.tiny_op_ratio}`,
+  );
+  console.log(JSON.stringify(out));
+}
+
+await main();
