@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { DataFormatError } from '../../src/data/coco/index.ts';
 import { loadWeakDataset, writeWeakDataset, type WeakDataset } from '../../src/data/weak/index.ts';
 
@@ -124,5 +125,54 @@ describe('weak-label dataset', () => {
       /never\.json \(before writing\): annotation id 1/,
     );
     await assert.rejects(readFile(join(dir, 'never.json')), /ENOENT/);
+  });
+});
+
+describe('weak-label dataset fuzz', () => {
+  it('random field edits give a dataset or a DataFormatError, never a crash', async () => {
+    const fields = [
+      'label_type',
+      'tags',
+      'point',
+      'bbox',
+      'segmentation',
+      'image_id',
+      'category_id',
+      'width',
+      'id',
+    ];
+    const value = fc.oneof(
+      fc.constantFrom('tag', 'point', 'box', 'mask', 'none', 'other'),
+      fc.array(fc.integer({ min: -2, max: 12 }), { maxLength: 5 }),
+      fc.tuple(fc.double({ min: -20, max: 20, noNaN: true }), fc.double({ min: -20, max: 20, noNaN: true })),
+      fc.jsonValue({ maxDepth: 1 }),
+    );
+    const editArb = fc.record({
+      list: fc.constantFrom('images', 'annotations'),
+      index: fc.nat(),
+      field: fc.constantFrom(...fields),
+      value,
+      del: fc.boolean(),
+    });
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(editArb, { minLength: 1, maxLength: 3 }), async (edits) => {
+        const d = valid() as unknown as Record<string, Record<string, unknown>[]>;
+        for (const e of edits) {
+          const rec = d[e.list][e.index % d[e.list].length];
+          if (e.del) delete rec[e.field];
+          else rec[e.field] = e.value;
+        }
+        const f = join(dir, `fuzz-${n++}.json`);
+        await writeFile(f, JSON.stringify(d));
+        try {
+          await loadWeakDataset(f);
+        } catch (e) {
+          assert.ok(e instanceof DataFormatError, `not a DataFormatError: ${String(e)}`);
+          assert.ok(e.message.startsWith(f) || e.message.includes(`\n${f}:`));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
