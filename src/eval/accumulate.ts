@@ -3,7 +3,52 @@
 // precision-recall curve read at the 101 recall thresholds.
 import type { Evaluated, ImageEval } from './evaluate.ts';
 import { SPACING_1 } from './numpy.ts';
+import { stableOrderDesc } from './stable-order.ts';
 import type { Accumulated } from './types.ts';
+
+const IGNORED = 0;
+const TP = 1;
+const FP = 2;
+
+/**
+ * Outcome of every pooled detection at every IoU threshold, in score order: flags[t * nd + j] is
+ * IGNORED, TP or FP. `rank[n]` is the sorted position of the n-th detection in pool order.
+ */
+function fillFlags(E: ImageEval[], maxDet: number, rank: Uint32Array, T: number, flags: Uint8Array): void {
+  const nd = rank.length;
+  let n = 0;
+  for (const e of E) {
+    const D = e.dtScores.length;
+    const take = Math.min(maxDet, D);
+    for (let j = 0; j < take; j++, n++) {
+      const sp = rank[n];
+      for (let t = 0; t < T; t++) {
+        const at = t * D + j;
+        flags[t * nd + sp] = e.dtIgnore[at] ? IGNORED : e.dtMatched[at] ? TP : FP;
+      }
+    }
+  }
+}
+
+/** Recall and precision after each detection of one threshold's row (COCOeval's rc and pr). */
+function curve(
+  flags: Uint8Array,
+  off: number,
+  nd: number,
+  npig: number,
+  rc: Float64Array,
+  pr: Float64Array,
+): void {
+  let tp = 0;
+  let fp = 0;
+  for (let j = 0; j < nd; j++) {
+    const f = flags[off + j];
+    if (f === TP) tp++;
+    else if (f === FP) fp++;
+    rc[j] = tp / npig;
+    pr[j] = tp / (fp + tp + SPACING_1);
+  }
+}
 
 export function accumulate(ev: Evaluated): Accumulated {
   const p = ev.params;
@@ -17,8 +62,6 @@ export function accumulate(ev: Evaluated): Accumulated {
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
   const scores = new Float64Array(T * R * K * A * M).fill(-1);
-  const pIndex = (t: number, r: number, k: number, a: number, m: number) =>
-    (((t * R + r) * K + k) * A + a) * M + m;
 
   for (let k = 0; k < K; k++) {
     // Which images take part does not depend on the area range (evaluateImg is null only without any
@@ -26,55 +69,38 @@ export function accumulate(ev: Evaluated): Accumulated {
     const present: number[] = [];
     for (let i = 0; i < I; i++) if (ev.evalImgs[k * A * I + i]) present.push(i);
     if (present.length === 0) continue;
+    const byArea = Array.from({ length: A }, (_, a) =>
+      present.map((i) => ev.evalImgs[k * A * I + a * I + i]!),
+    );
     for (let m = 0; m < M; m++) {
       const maxDet = p.maxDets[m];
       let nd = 0;
-      for (const i of present) nd += Math.min(maxDet, ev.evalImgs[k * A * I + i]!.dtScores.length);
-      const owner = new Uint32Array(nd); // index into `present`
-      const pos = new Uint32Array(nd); // position in that image's sorted detections
+      for (const e of byArea[0]) nd += Math.min(maxDet, e.dtScores.length);
       const sc = new Float64Array(nd);
       let n = 0;
-      present.forEach((i, ei) => {
-        const s = ev.evalImgs[k * A * I + i]!.dtScores;
-        const take = Math.min(maxDet, s.length);
-        for (let j = 0; j < take; j++, n++) {
-          owner[n] = ei;
-          pos[n] = j;
-          sc[n] = s[j];
-        }
-      });
+      for (const e of byArea[0]) {
+        const take = Math.min(maxDet, e.dtScores.length);
+        for (let j = 0; j < take; j++) sc[n++] = e.dtScores[j];
+      }
       // np.argsort(-scores, kind='mergesort'): descending, ties in pool order.
-      const order = new Uint32Array(nd);
-      for (let j = 0; j < nd; j++) order[j] = j;
-      order.sort((x, y) => sc[y] - sc[x] || x - y);
-      const ownerS = new Uint32Array(nd);
-      const posS = new Uint32Array(nd);
+      const order = stableOrderDesc(sc);
+      const rank = new Uint32Array(nd);
       const scS = new Float64Array(nd);
       for (let j = 0; j < nd; j++) {
-        ownerS[j] = owner[order[j]];
-        posS[j] = pos[order[j]];
+        rank[order[j]] = j;
         scS[j] = sc[order[j]];
       }
+      const flags = new Uint8Array(T * nd);
       const rc = new Float64Array(nd);
       const pr = new Float64Array(nd);
       for (let a = 0; a < A; a++) {
-        const E: ImageEval[] = present.map((i) => ev.evalImgs[k * A * I + a * I + i]!);
+        const E = byArea[a];
         let npig = 0;
         for (const e of E) npig += e.numGt;
         if (npig === 0) continue;
+        fillFlags(E, maxDet, rank, T, flags);
         for (let t = 0; t < T; t++) {
-          let tp = 0;
-          let fp = 0;
-          for (let j = 0; j < nd; j++) {
-            const e = E[ownerS[j]];
-            const at = t * e.dtScores.length + posS[j];
-            if (!e.dtIgnore[at]) {
-              if (e.dtMatched[at]) tp++;
-              else fp++;
-            }
-            rc[j] = tp / npig;
-            pr[j] = tp / (fp + tp + SPACING_1);
-          }
+          curve(flags, t * nd, nd, npig, rc, pr);
           recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0;
           // Make precision non-increasing from the right (the interpolated envelope).
           for (let j = nd - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
@@ -82,7 +108,7 @@ export function accumulate(ev: Evaluated): Accumulated {
           let j = 0;
           for (let r = 0; r < R; r++) {
             while (j < nd && rc[j] < recThrs[r]) j++;
-            const at = pIndex(t, r, k, a, m);
+            const at = (((t * R + r) * K + k) * A + a) * M + m;
             precision[at] = j < nd ? pr[j] : 0;
             scores[at] = j < nd ? scS[j] : 0;
           }

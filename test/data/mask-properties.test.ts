@@ -130,18 +130,16 @@ test('an integer box inside the image rasterises to exactly its pixel block', ()
   const arb = fc
     .record({ h: fc.integer({ min: 1, max: 20 }), w: fc.integer({ min: 1, max: 20 }) })
     .chain(({ h, w }) =>
-      fc
-        .record({ x: fc.nat(w - 1), y: fc.nat(h - 1) })
-        .chain(({ x, y }) =>
-          fc.record({
-            h: fc.constant(h),
-            w: fc.constant(w),
-            x: fc.constant(x),
-            y: fc.constant(y),
-            bw: fc.integer({ min: 1, max: w - x }),
-            bh: fc.integer({ min: 1, max: h - y }),
-          }),
-        ),
+      fc.record({ x: fc.nat(w - 1), y: fc.nat(h - 1) }).chain(({ x, y }) =>
+        fc.record({
+          h: fc.constant(h),
+          w: fc.constant(w),
+          x: fc.constant(x),
+          y: fc.constant(y),
+          bw: fc.integer({ min: 1, max: w - x }),
+          bh: fc.integer({ min: 1, max: h - y }),
+        }),
+      ),
     );
   fc.assert(
     fc.property(arb, ({ h, w, x, y, bw, bh }) => {
@@ -172,5 +170,30 @@ test('a polygon rasterises the same whatever its starting vertex and direction',
       assert.deepEqual(rleFromPolygon(flat([...pts].reverse()), 30, 25).counts, base.counts);
     }),
     { numRuns: 300 },
+  );
+});
+
+test('the fast polygon rasteriser equals the literal point-by-point rendering of rleFrPoly', async () => {
+  const { rleFromPolygonReference } = await import('./mask-polygon-reference.ts');
+  // Coordinates well outside the image too, fractional and repeated vertices, tiny and thin shapes.
+  const coord = fc.oneof(
+    fc.double({ min: -30, max: 70, noNaN: true }),
+    fc.integer({ min: -5, max: 45 }),
+    fc.integer({ min: -20, max: 60 }).map((v) => v + 0.5),
+    fc.integer({ min: -200, max: 200 }).map((v) => v / 5),
+  );
+  const arb = fc.record({
+    h: fc.integer({ min: 1, max: 40 }),
+    w: fc.integer({ min: 1, max: 40 }),
+    pts: fc.array(fc.tuple(coord, coord), { minLength: 1, maxLength: 10 }),
+    repeat: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(arb, ({ h, w, pts, repeat }) => {
+      const list = repeat ? [...pts, pts[0], pts[pts.length - 1]] : pts;
+      const flat = list.flat();
+      assert.deepEqual(rleFromPolygon(flat, h, w).counts, rleFromPolygonReference(flat, h, w).counts);
+    }),
+    { numRuns: 3000 },
   );
 });

@@ -48,3 +48,23 @@ test("formatFixed3 rounds like Python's format (exact ties to even)", () => {
   assert.equal(formatFixed3(-1), '-1.000');
   assert.equal(formatFixed3(0.37284954538792564), '0.373');
 });
+
+test('stableOrderDesc: descending, ties in original order, equal to a stable comparator sort', async () => {
+  const { stableOrderDesc } = await import('../../src/eval/stable-order.ts');
+  const fc = (await import('fast-check')).default;
+  assert.deepEqual(
+    Array.from(stableOrderDesc(Float64Array.of(0.5, 0.9, 0.5, -0, 0, 0.9))),
+    [1, 5, 0, 2, 3, 4],
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ noNaN: true })), { maxLength: 60 }),
+      (xs) => {
+        const s = Float64Array.from(xs);
+        const want = xs.map((_, i) => i).sort((x, y) => s[y] - s[x] || x - y);
+        assert.deepEqual(Array.from(stableOrderDesc(s)), want);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -8,12 +8,8 @@ import type { Box, Rle } from './types.ts';
 const SCALE = 5;
 // pycocotools stores scaled vertices in C ints; beyond that range its result is undefined.
 const MAX_SCALED = 2 ** 31 - 1;
-// Upsampled boundary points walked for one polygon; bounds the work for absurd coordinates.
+// Upsampled outline points of one polygon (pycocotools' count); bounds the work for absurd coordinates.
 const MAX_WALK = 2 ** 24;
-
-// Outline buffers reused across calls (grown on demand).
-let scratchU = new Int32Array(4096);
-let scratchV = new Int32Array(4096);
 
 /** Rasterises one polygon [x0, y0, x1, y1, ...] (an odd trailing value is ignored, as pycocotools does). */
 export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, where = 'polygon'): Rle {
@@ -44,15 +40,19 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, wher
     );
   }
 
-  // Walk the upsampled outline: every point (u, v) of every edge, vertices repeated, into scratch
-  // buffers reused across calls.
-  if (scratchU.length < walk) {
-    scratchU = new Int32Array(Math.max(walk, 2 * scratchU.length));
-    scratchV = new Int32Array(scratchU.length);
-  }
-  const u = scratchU;
-  const v = scratchV;
-  let n = 0;
+  // Only consecutive outline points whose upsampled x differ matter, and only when the smaller x is a
+  // pixel column's centre (5*col + 2). Points of different edges meet at a shared vertex (same x), so
+  // each edge is handled alone, evaluating just the candidate steps rather than storing every point.
+  const bounds: number[] = [];
+  const uMax = SCALE * (w - 1) + 2; // centre of the last column
+  const record = (minU: number, minV: number): void => {
+    const xd = (minU + 0.5) / SCALE - 0.5;
+    if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) return;
+    let yd = (minV + 0.5) / SCALE - 0.5;
+    if (yd < 0) yd = 0;
+    else if (yd > h) yd = h;
+    bounds.push(xd * h + Math.ceil(yd));
+  };
   for (let j = 0; j < k; j++) {
     let xa = xs[j];
     let xb = xs[j + 1];
@@ -60,42 +60,34 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, wher
     let yb = ys[j + 1];
     const dx = Math.abs(xb - xa);
     const dy = Math.abs(ya - yb);
-    // Walk from the lower end so both directions of an edge round the same way, then store in order.
-    const flip = (dx >= dy && xa > xb) || (dx < dy && ya > yb);
-    if (flip) {
+    // pycocotools walks from the lower end so both directions of an edge round the same way.
+    if ((dx >= dy && xa > xb) || (dx < dy && ya > yb)) {
       [xa, xb] = [xb, xa];
       [ya, yb] = [yb, ya];
     }
     if (dx >= dy) {
-      const s = (yb - ya) / dx; // NaN for a repeated vertex; its one point never crosses a column
-      for (let d = 0; d <= dx; d++) {
-        const t = flip ? dx - d : d;
-        u[n] = t + xa;
-        v[n++] = Math.trunc(ya + s * t + 0.5);
+      if (dx === 0) continue; // a repeated vertex: one point, no step
+      // x = xa + t moves by one per step; the step {t, t+1} counts when xa + t is a column centre.
+      const s = (yb - ya) / dx;
+      const lo = Math.max(0, 2 - xa);
+      const hi = Math.min(dx - 1, uMax - xa);
+      for (let t = lo + ((((2 - xa - lo) % SCALE) + SCALE) % SCALE); t <= hi; t += SCALE) {
+        const v0 = Math.trunc(ya + s * t + 0.5);
+        const v1 = Math.trunc(ya + s * (t + 1) + 0.5);
+        record(xa + t, v0 < v1 ? v0 : v1);
       }
     } else {
+      // y = ya + t moves by one per step and x = trunc(xa + s*t + 0.5) by at most one; x is
+      // monotone along the edge, so an edge entirely left or right of the columns is skipped.
+      if (Math.max(xa, xb) < 2 || Math.min(xa, xb) > uMax) continue;
       const s = (xb - xa) / dy;
-      for (let d = 0; d <= dy; d++) {
-        const t = flip ? dy - d : d;
-        v[n] = t + ya;
-        u[n++] = Math.trunc(xa + s * t + 0.5);
+      let u0 = Math.trunc(xa + s * 0 + 0.5);
+      for (let t = 0; t < dy; t++) {
+        const u1 = Math.trunc(xa + s * (t + 1) + 0.5);
+        if (u1 !== u0) record(u0 < u1 ? u0 : u1, ya + t);
+        u0 = u1;
       }
     }
-  }
-  // Where the outline crosses a pixel column's centre (upsampled x = 5*col + 2), record the first
-  // pixel inside that column as a column-major position.
-  const bounds: number[] = [];
-  for (let j = 1; j < n; j++) {
-    if (u[j] === u[j - 1]) continue;
-    let xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
-    xd = (xd + 0.5) / SCALE - 0.5;
-    if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) continue;
-    let yd = v[j] < v[j - 1] ? v[j] : v[j - 1];
-    yd = (yd + 0.5) / SCALE - 0.5;
-    if (yd < 0) yd = 0;
-    else if (yd > h) yd = h;
-    yd = Math.ceil(yd);
-    bounds.push(xd * h + yd);
   }
 
   // Boundaries -> run lengths: sort, add the end, take differences, and fold away empty runs.
