@@ -15,10 +15,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   wish::InitReduce(env, exports);
   wish::InitShape(env, exports);
   wish::InitLinalg(env, exports);
-  // TMP wish::InitNn(env, exports);
-  // TMP wish::InitSample(env, exports);
-  // TMP wish::InitAttention(env, exports);
-  // TMP wish::InitLoss(env, exports);
+  wish::InitNn(env, exports);
+  wish::InitSample(env, exports);
+  wish::InitAttention(env, exports);
+  wish::InitLoss(env, exports);
   wish::InitAutograd(env, exports);
   wish::InitOptim(env, exports);
   return exports;

@@ -29,3 +29,5 @@ export {
   grad,
 } from './autograd.ts';
 export { setNumThreads, getNumThreads, manualSeed, cuda, backendInfo } from './runtime.ts';
+export * from './nn/functional.ts';
+export * from './losses.ts';

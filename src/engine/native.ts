@@ -261,6 +261,7 @@ export interface NativeAddon {
   pad(x: T, pads: number[], mode: number, value: number): T;
   // attention.cpp
   sdpa(q: T, k: T, v: T, mask: OptT, dropoutP: number, isCausal: boolean, scale?: number | null): T;
+  sdpaComposed(q: T, k: T, v: T, mask: OptT, dropoutP: number, isCausal: boolean, scale?: number | null): T;
   // loss.cpp
   crossEntropy(
     x: T,

@@ -83,6 +83,10 @@ export class Tensor {
     const widen = d === 'float16' || d === 'bfloat16';
     return typedArrayFor(d, N.toBytes(this, widen ? dtypeCode('float32') : undefined));
   }
+  /** The values as float32 (converted if needed), row-major. */
+  toFloat32Array(): Float32Array {
+    return new Float32Array(N.toBytes(this, dtypeCode('float32')));
+  }
   /** Raw little-endian bytes in this tensor's dtype, row-major (for checkpoint writers). */
   toBuffer(): Buffer {
     return Buffer.from(N.toBytes(this));

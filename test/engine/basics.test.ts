@@ -8,16 +8,16 @@ test('typed-array round trip keeps dtype, shape and values', () => {
   const f = torch.fromTypedArray(new Float32Array([1.5, -2, 3, 4, 5, 6]), [2, 3]);
   assert.deepEqual(f.shape, [2, 3]);
   assert.equal(f.dtype, 'float32');
-  assert.deepEqual(Array.from(f.toTypedArray()), [1.5, -2, 3, 4, 5, 6]);
+  assert.deepEqual(Array.from(f.toFloat32Array()), [1.5, -2, 3, 4, 5, 6]);
   const i = torch.fromTypedArray(new BigInt64Array([1n, -2n, 9007199254740993n]));
   assert.equal(i.dtype, 'int64');
-  assert.deepEqual(Array.from(i.toTypedArray()), [1n, -2n, 9007199254740993n]);
+  assert.deepEqual(Array.from(i.toTypedArray() as BigInt64Array), [1n, -2n, 9007199254740993n]);
   const u = torch.fromTypedArray(new Uint8Array([0, 255]), [2]);
   assert.equal(u.dtype, 'uint8');
-  assert.deepEqual(Array.from(u.toTypedArray()), [0, 255]);
+  assert.deepEqual(Array.from(u.toTypedArray() as Uint8Array), [0, 255]);
   const h = torch.tensor([0.5, 1.25, -3], { dtype: 'float16' });
   assert.equal(h.dtype, 'float16');
-  assert.deepEqual(Array.from(h.toTypedArray()), [0.5, 1.25, -3]);
+  assert.deepEqual(Array.from(h.toFloat32Array()), [0.5, 1.25, -3]);
   const b = torch.tensor([true, false]);
   assert.equal(b.dtype, 'bool');
   assert.deepEqual(b.toArray(), [1, 0]);
@@ -32,7 +32,7 @@ test('fromBuffer / toBuffer are raw little-endian bytes', () => {
   assert.deepEqual(t.toBuffer(), buf);
   // bfloat16 1.0 is 0x3f80
   const bf = torch.fromBuffer(Buffer.from([0x80, 0x3f, 0x00, 0xc0]), 'bfloat16', [2]);
-  assert.deepEqual(Array.from(bf.toTypedArray()), [1, -2]);
+  assert.deepEqual(Array.from(bf.toTypedArray() as Float32Array), [1, -2]);
   assert.deepEqual(bf.toBuffer(), Buffer.from([0x80, 0x3f, 0x00, 0xc0]));
   assert.throws(() => torch.fromBuffer(Buffer.alloc(7), 'float32', [2]), /needs 8 bytes, got 7/);
 });
