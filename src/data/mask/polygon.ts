@@ -77,15 +77,26 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number, wher
         record(xa + t, v0 < v1 ? v0 : v1);
       }
     } else {
-      // y = ya + t moves by one per step and x = trunc(xa + s*t + 0.5) by at most one; x is
-      // monotone along the edge, so an edge entirely left or right of the columns is skipped.
-      if (Math.max(xa, xb) < 2 || Math.min(xa, xb) > uMax) continue;
+      // y = ya + t moves by one per step and x = trunc(xa + s*t + 0.5) by at most one, monotonically
+      // (every operation is monotone in t). So each column centre U = 5*col + 2 inside the edge's x
+      // span is left exactly once, at the first step reaching U + 1 (rising) or U (falling): estimate
+      // that step from the line, then settle it by evaluating the same expression pycocotools uses.
+      if (xa === xb) continue; // vertical: x never changes
       const s = (xb - xa) / dy;
-      let u0 = Math.trunc(xa + s * 0 + 0.5);
-      for (let t = 0; t < dy; t++) {
-        const u1 = Math.trunc(xa + s * (t + 1) + 0.5);
-        if (u1 !== u0) record(u0 < u1 ? u0 : u1, ya + t);
-        u0 = u1;
+      const u = (t: number) => Math.trunc(xa + s * t + 0.5);
+      const uLo = Math.min(u(0), u(dy));
+      const uHi = Math.max(u(0), u(dy));
+      const rising = s > 0;
+      const cFirst = Math.max(0, Math.ceil((uLo - 2) / SCALE));
+      const cLast = Math.min(w - 1, Math.floor((uHi - 3) / SCALE));
+      for (let c = cFirst; c <= cLast; c++) {
+        const U = SCALE * c + 2;
+        // reached(q): the outline point q is already past the column centre.
+        const reached = rising ? (q: number) => u(q) >= U + 1 : (q: number) => u(q) <= U;
+        let q = Math.min(dy, Math.max(1, Math.ceil((U + 0.5 - xa) / s)));
+        if (reached(q)) while (q > 1 && reached(q - 1)) q--;
+        else while (!reached(q)) q++;
+        record(U, ya + q - 1);
       }
     }
   }
