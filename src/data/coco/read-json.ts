@@ -4,10 +4,8 @@
 // strings near 512 MB and JSON.parse of a whole file holds text and objects at once.
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { finished as finished_ } from 'node:stream/promises';
-import chain from 'stream-chain';
-import { none } from 'stream-chain/defs.js';
-import { parser } from 'stream-json';
+import { getManyValues, isMany, none } from 'stream-chain/defs.js';
+import { jsonParser } from 'stream-json/parser.js';
 import Assembler from 'stream-json/assembler.js';
 import { DataFormatError } from './issues.ts';
 
@@ -115,7 +113,7 @@ async function streamRead(
   let finished = false;
 
   // One token at a time, synchronously: a per-token `for await` costs ~4x more on big files.
-  const onToken = (t: Token): typeof none => {
+  const onToken = (t: Token): void => {
     if (finished) fail(file, 'JSON syntax', 'unexpected data after the top-level object');
     if (asm) {
       asm.consume(t as never);
@@ -158,24 +156,32 @@ async function streamRead(
         asm = null;
       }
     }
-    return none;
   };
 
-  const source = createReadStream(file, { highWaterMark: 1 << 20 });
-  let bytes = 0;
-  source.on('data', (chunk) => {
-    bytes += chunk.length;
-    opts.onProgress?.(bytes, size);
-  });
-  // Packed tokens only: one token per key/string/number instead of chunked pieces.
-  const pipeline = chain([source, parser({ streamValues: false }), onToken]);
-  pipeline.resume();
+  // stream-json's bare tokenizer, fed decoded text chunk by chunk and drained synchronously: ~4x
+  // faster than a token-per-`for await` stream, ~25% faster than a stream-chain pipeline. Packed
+  // tokens only: one token per key/string/number instead of chunked pieces.
+  const tokenize = jsonParser({ streamValues: false }) as (text: string | typeof none) => unknown;
+  const drain = (r: unknown) => {
+    if (r === none) return;
+    if (isMany(r)) for (const t of getManyValues(r) as Token[]) onToken(t);
+    else onToken(r as Token);
+  };
+  // The stream's UTF-8 decoder keeps multi-byte characters split across chunks intact.
+  const source = createReadStream(file, { highWaterMark: 1 << 20, encoding: 'utf8' });
+  let first = true;
   try {
-    await finished_(pipeline);
+    for await (const chunk of source as AsyncIterable<string>) {
+      // A leading byte-order mark is dropped, as JSON.parse's path does.
+      drain(tokenize(first && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk));
+      first = false;
+      opts.onProgress?.(source.bytesRead, size);
+    }
+    drain(tokenize(none));
   } catch (err) {
     source.destroy();
     if (err instanceof DataFormatError) throw err;
-    fail(file, 'JSON syntax', `${(err as Error).message} (near byte ${bytes} of ${size})`);
+    fail(file, 'JSON syntax', `${(err as Error).message} (near byte ${source.bytesRead} of ${size})`);
   }
   if (!finished) fail(file, 'JSON syntax', 'the file ends before the top-level object is closed');
   return { rest, present };
