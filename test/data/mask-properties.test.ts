@@ -181,6 +181,7 @@ test('the fast polygon rasteriser equals the literal point-by-point rendering of
     fc.integer({ min: -5, max: 45 }),
     fc.integer({ min: -20, max: 60 }).map((v) => v + 0.5),
     fc.integer({ min: -200, max: 200 }).map((v) => v / 5),
+    fc.integer({ min: -3000, max: 3000 }).map((v) => v / 3), // far outside the image
   );
   const arb = fc.record({
     h: fc.integer({ min: 1, max: 40 }),
