@@ -6,10 +6,16 @@
 //   decoder  6 Mask2Former-style decoder layers (cross-attention -> self-attention -> FFN, post-norm), 100
 //            queries, width 256, 8 heads, FFN 2048, memory = a 32 x 32 x 256 map, batch 2; Linear head + MSE.
 //   tiny     a + b on two 0-d float32 tensors (per-op overhead), microseconds per add.
+// The Python side runs as a subprocess (/usr/bin/python3 bench/engine_peer.py --serve) in the same run;
+// the two sides take turns in rounds (TS, Python, TS, ...) so a change in machine load hits both alike,
+// and each side's median is over all its timed steps.
 // Then resident memory over 1000 training steps of the CNN at 3 x 64 x 64 (a quarter of the pixels, so
 // the run takes about a minute; the same code path and allocation pattern as the full-size step).
 // The last stdout line is one JSON object (ratios are TypeScript time / Python time; < 1 = faster).
-import { spawnSync } from 'node:child_process';
+// Options: --threads N (default: all cores) --warmup 3 --iters 20 --decoder-iters 10 --rounds 4
+//          --mem-steps 1000 --only cnn,decoder,tiny,memory --no-python
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { randint, randn } from '../src/engine/creation.ts';
@@ -33,7 +39,7 @@ import { reductionCode } from '../src/engine/ops/codes.ts';
 
 // ---- models (same architecture as engine_peer.py) ---------------------------------------------------------
 
-class BasicBlock extends Module {
+export class BasicBlock extends Module {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv2: Conv2d;
@@ -62,7 +68,7 @@ class BasicBlock extends Module {
   }
 }
 
-class ResNet18 extends Module {
+export class ResNet18 extends Module {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly layers: Sequential[] = [];
@@ -92,7 +98,7 @@ class ResNet18 extends Module {
 }
 
 /** Mask2Former's order: cross-attention to the pixel features, then self-attention, then FFN; post-norm. */
-class DecoderLayer extends Module {
+export class DecoderLayer extends Module {
   readonly crossAttn: MultiheadAttention;
   readonly norm1: LayerNorm;
   readonly selfAttn: MultiheadAttention;
@@ -123,7 +129,7 @@ class DecoderLayer extends Module {
   }
 }
 
-class Decoder extends Module {
+export class Decoder extends Module {
   readonly queryFeat: Embedding;
   readonly queryEmbed: Embedding;
   readonly layers: ModuleList<DecoderLayer>;
@@ -160,8 +166,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Median ms of step() after warm-up; the event loop turns between steps, as in a training loop. */
-async function medianMs(step: () => void, warmup: number, iters: number): Promise<number> {
+/** Milliseconds of each of `iters` calls of step() after `warmup` untimed ones; the event loop turns
+ * between steps, as in a training loop (it runs the finalizers of collected tensors). */
+async function timed(step: () => void, warmup: number, iters: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) {
     step();
     await yieldToLoop();
@@ -173,10 +180,10 @@ async function medianMs(step: () => void, warmup: number, iters: number): Promis
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     await yieldToLoop();
   }
-  return median(times);
+  return times;
 }
 
-function cnnStep(batch: number, size: number): { step: () => void; dispose: () => void } {
+export function cnnStep(batch: number, size: number): { step: () => void; dispose: () => void } {
   const model = new ResNet18(10).train();
   const opt = new AdamW(model.parameters(), { lr: 1e-3 });
   const x = randn([batch, 3, size, size]).keep();
@@ -199,7 +206,7 @@ function cnnStep(batch: number, size: number): { step: () => void; dispose: () =
   };
 }
 
-function decoderStep(batch = 2): { step: () => void; dispose: () => void } {
+export function decoderStep(batch = 2): { step: () => void; dispose: () => void } {
   const model = new Decoder().train();
   const opt = new AdamW(model.parameters(), { lr: 1e-4 });
   const memory = randn([32 * 32, batch, 256]).keep();
@@ -222,19 +229,21 @@ function decoderStep(batch = 2): { step: () => void; dispose: () => void } {
   };
 }
 
-async function tinyOpUs(warmup: number, iters: number, inner = 10000): Promise<number> {
+const TINY_INNER = 10000;
+
+/** 10000 adds of two 0-d tensors per call, each result freed at once (what a loop of small ops costs). */
+function tinyStep(): { step: () => void; dispose: () => void } {
   const a = N.full([], 1.5);
   const b = N.full([], 2.5);
-  const ms = await medianMs(
-    () => {
-      for (let i = 0; i < inner; i++) a.add(b).dispose();
+  return {
+    step: () => {
+      for (let i = 0; i < TINY_INNER; i++) a.add(b).dispose();
     },
-    warmup,
-    iters,
-  );
-  a.dispose();
-  b.dispose();
-  return (ms * 1e3) / inner;
+    dispose: () => {
+      a.dispose();
+      b.dispose();
+    },
+  };
 }
 
 async function residentMemory(steps: number): Promise<{ rssMb: number[]; at: number[] }> {
@@ -260,6 +269,7 @@ interface Args {
   iters: number;
   decoderIters: number;
   memSteps: number;
+  rounds: number;
   only: Set<string>;
   python: boolean;
 }
@@ -271,6 +281,7 @@ function parseArgs(argv: string[]): Args {
     iters: 20,
     decoderIters: 10,
     memSteps: 1000,
+    rounds: 4,
     only: new Set(['cnn', 'decoder', 'tiny', 'memory']),
     python: true,
   };
@@ -286,6 +297,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--iters') a.iters = v();
     else if (k === '--decoder-iters') a.decoderIters = v();
     else if (k === '--mem-steps') a.memSteps = v();
+    else if (k === '--rounds') a.rounds = Math.max(1, v());
     else if (k === '--only') a.only = new Set(argv[++i].split(','));
     else if (k === '--no-python') a.python = false;
     else throw new Error(`bench:engine: unknown argument ${k} (see the header of bench/engine.ts)`);
@@ -293,23 +305,64 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function runPython(a: Args): Record<string, number> {
-  const script = fileURLToPath(new URL('./engine_peer.py', import.meta.url));
-  const only = [...a.only].filter((w) => w !== 'memory').join(',');
-  const args = [
-    script,
-    '--threads',
-    String(a.threads),
-    '--warmup',
-    String(a.warmup),
-    '--iters',
-    String(a.iters),
-  ];
-  args.push('--decoder-iters', String(a.decoderIters), '--only', only);
-  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`bench/engine_peer.py failed (${r.status}):\n${r.stderr}`);
-  const last = r.stdout.trim().split('\n').at(-1) ?? '';
-  return JSON.parse(last) as Record<string, number>;
+/** The Python side (bench/engine_peer.py --serve): one request per round, answered with its step times. */
+class PythonPeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  info: { torch?: string; threads?: number } = {};
+
+  constructor(threads: number) {
+    const script = fileURLToPath(new URL('./engine_peer.py', import.meta.url));
+    this.child = spawn('/usr/bin/python3', [script, '--serve', '--threads', String(threads)]);
+    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[python] ${d}`));
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  private async readLine(): Promise<Record<string, unknown>> {
+    const r = await this.lines.next();
+    if (r.done)
+      throw new Error(`bench/engine_peer.py exited (code ${this.child.exitCode}); see its stderr above`);
+    return JSON.parse(r.value) as Record<string, unknown>;
+  }
+
+  async ready(): Promise<void> {
+    this.info = await this.readLine();
+  }
+
+  async run(workload: string, warmup: number, iters: number): Promise<number[]> {
+    this.child.stdin.write(JSON.stringify({ workload, warmup, iters }) + '\n');
+    return (await this.readLine()).times as number[];
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+/**
+ * Alternates rounds between the two sides (TS, Python, TS, Python, ...) so that load changes on the
+ * machine hit both alike; returns every timed sample of each side.
+ */
+async function compare(
+  name: string,
+  make: () => { step: () => void; dispose: () => void },
+  peer: PythonPeer | null,
+  warmup: number,
+  iters: number,
+  rounds: number,
+): Promise<{ ts: number[]; py: number[] }> {
+  const w = make();
+  const ts: number[] = [];
+  const py: number[] = [];
+  const per = Math.max(1, Math.round(iters / rounds));
+  for (let r = 0; r < rounds; r++) {
+    ts.push(...(await timed(w.step, r === 0 ? warmup : 0, per)));
+    if (peer) py.push(...(await peer.run(name, r === 0 ? warmup : 0, per)));
+    process.stderr.write(`  ${name}: round ${r + 1}/${rounds}\r`);
+  }
+  process.stderr.write('\n');
+  w.dispose();
+  return { ts, py };
 }
 
 async function main(): Promise<void> {
@@ -318,63 +371,59 @@ async function main(): Promise<void> {
   manualSeed(0);
   const info = backendInfo();
   console.log(`engine: libtorch ${info.torch} (${info.parallel}), ${getNumThreads()} intra-op threads`);
+  const peer = a.python ? new PythonPeer(a.threads) : null;
+  await peer?.ready();
+  if (peer) console.log(`python: torch ${peer.info.torch}, ${peer.info.threads} intra-op threads`);
 
-  const ts: Record<string, number> = {};
-  if (a.only.has('cnn')) {
-    const w = cnnStep(8, 128);
-    ts.cnn_ms = await medianMs(w.step, a.warmup, a.iters);
-    w.dispose();
-    console.log(`ts     cnn step      ${ts.cnn_ms.toFixed(1)} ms`);
+  const res: Record<string, { ts: number; py: number | null }> = {};
+  const workloads: [string, () => { step: () => void; dispose: () => void }, number, number, string][] = [
+    ['cnn', () => cnnStep(8, 128), a.warmup, a.iters, 'ms'],
+    ['decoder', () => decoderStep(), Math.min(a.warmup, 2), a.decoderIters, 'ms'],
+    ['tiny', tinyStep, a.warmup, a.iters, 'us'],
+  ];
+  for (const [name, make, warmup, iters, unit] of workloads) {
+    if (!a.only.has(name)) continue;
+    const r = await compare(name, make, peer, warmup, iters, a.rounds);
+    const scale = name === 'tiny' ? 1e3 / TINY_INNER : 1; // tiny: ms per 10000 adds -> us per add (TS side)
+    const tsMed = median(r.ts) * scale;
+    const pyMed = r.py.length > 0 ? median(r.py) : null;
+    res[name] = { ts: tsMed, py: pyMed };
+    const fmt = (v: number): string => v.toFixed(name === 'tiny' ? 3 : 1);
+    const ratio = pyMed === null ? '' : `   ratio ${(tsMed / pyMed).toFixed(3)}`;
+    console.log(
+      `${name.padEnd(8)} median  ts ${fmt(tsMed)} ${unit}   python ${pyMed === null ? '-' : fmt(pyMed)} ${unit}${ratio}`,
+    );
   }
-  if (a.only.has('decoder')) {
-    const w = decoderStep();
-    ts.decoder_ms = await medianMs(w.step, Math.min(a.warmup, 2), a.decoderIters);
-    w.dispose();
-    console.log(`ts     decoder step  ${ts.decoder_ms.toFixed(1)} ms`);
-  }
-  if (a.only.has('tiny')) {
-    ts.tiny_op_us = await tinyOpUs(a.warmup, a.iters);
-    console.log(`ts     scalar add    ${ts.tiny_op_us.toFixed(3)} us`);
-  }
+  peer?.close();
+
   let mem: { rssMb: number[]; at: number[] } | null = null;
   if (a.only.has('memory') && a.memSteps > 0) {
     mem = await residentMemory(a.memSteps);
-    const pairs = mem.at.map((s, i) => `${s}: ${mem!.rssMb[i].toFixed(0)} MB`).join(', ');
-    console.log(`ts     resident memory over ${a.memSteps} CNN steps (batch 8, 3x64x64): ${pairs}`);
+    const pairs = mem.at.map((s, i) => `after ${s}: ${mem!.rssMb[i].toFixed(0)} MB`).join(', ');
+    console.log(`resident memory, ${a.memSteps} ResNet-18 steps at batch 8 x 3x64x64 (TS): ${pairs}`);
   }
 
-  const py = a.python ? runPython(a) : {};
-  for (const [k, label, unit] of [
-    ['cnn_ms', 'cnn step     ', 'ms'],
-    ['decoder_ms', 'decoder step ', 'ms'],
-    ['tiny_op_us', 'scalar add   ', 'us'],
-  ] as const) {
-    if (py[k] !== undefined)
-      console.log(`python ${label} ${py[k].toFixed(k === 'tiny_op_us' ? 3 : 1)} ${unit}`);
-  }
   const ratio = (k: string): number | null =>
-    ts[k] !== undefined && py[k] !== undefined ? Number((ts[k] / py[k]).toFixed(3)) : null;
+    res[k] && res[k].py !== null ? Number((res[k].ts / res[k].py!).toFixed(3)) : null;
   const out = {
     threads: getNumThreads(),
     torch: info.torch,
-    cnn_ms_ts: ts.cnn_ms ?? null,
-    cnn_ms_py: py.cnn_ms ?? null,
-    cnn_ratio: ratio('cnn_ms'),
-    decoder_ms_ts: ts.decoder_ms ?? null,
-    decoder_ms_py: py.decoder_ms ?? null,
-    decoder_ratio: ratio('decoder_ms'),
-    tiny_op_us_ts: ts.tiny_op_us ?? null,
-    tiny_op_us_py: py.tiny_op_us ?? null,
-    tiny_op_ratio: ratio('tiny_op_us'),
+    cnn_ms_ts: res.cnn?.ts ?? null,
+    cnn_ms_py: res.cnn?.py ?? null,
+    cnn_ratio: ratio('cnn'),
+    decoder_ms_ts: res.decoder?.ts ?? null,
+    decoder_ms_py: res.decoder?.py ?? null,
+    decoder_ratio: ratio('decoder'),
+    tiny_op_us_ts: res.tiny?.ts ?? null,
+    tiny_op_us_py: res.tiny?.py ?? null,
+    tiny_op_ratio: ratio('tiny'),
     rss_mb_after_steps: mem
       ? Object.fromEntries(mem.at.map((s, i) => [s, Number(mem!.rssMb[i].toFixed(1))]))
       : null,
     memory_model: mem ? 'ResNet-18 train step, batch 8, 3x64x64' : null,
   };
-  console.log(
-    `ratios (TypeScript / Python): cnn ${out.cnn_ratio}, decoder ${out.decoder_ratio}, tiny op ${out.tiny_op_ratio}`,
-  );
   console.log(JSON.stringify(out));
 }
 
-await main();
+// Run when executed (npm run bench:engine), not when imported for profiling.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -100,7 +101,8 @@ class Decoder(nn.Module):
         return self.head(tgt)
 
 
-def median_ms(step, warmup, iters):
+def timed(step, warmup, iters):
+    """Milliseconds of each of `iters` calls of step(), after `warmup` untimed calls."""
     for _ in range(warmup):
         step()
     times = []
@@ -108,10 +110,10 @@ def median_ms(step, warmup, iters):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return times
 
 
-def bench_cnn(warmup, iters):
+def cnn_step():
     model = ResNet18(10).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randn(8, 3, 128, 128)
@@ -123,10 +125,10 @@ def bench_cnn(warmup, iters):
         loss.backward()
         opt.step()
 
-    return median_ms(step, warmup, iters)
+    return step
 
 
-def bench_decoder(warmup, iters, batch=2):
+def decoder_step(batch=2):
     model = Decoder().train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     memory = torch.randn(32 * 32, batch, 256)
@@ -139,18 +141,41 @@ def bench_decoder(warmup, iters, batch=2):
         loss.backward()
         opt.step()
 
-    return median_ms(step, warmup, iters)
+    return step
 
 
-def bench_tiny(warmup, iters, inner=10000):
+TINY_INNER = 10000
+
+
+def tiny_step():
+    """10000 adds of two 0-d tensors per call (the caller divides)."""
     a = torch.tensor(1.5)
     b = torch.tensor(2.5)
 
     def step():
-        for _ in range(inner):
+        for _ in range(TINY_INNER):
             a + b
 
-    return median_ms(step, warmup, iters) * 1e3 / inner  # microseconds per add
+    return step
+
+
+WORKLOADS = {'cnn': cnn_step, 'decoder': decoder_step, 'tiny': tiny_step}
+
+
+def serve():
+    """Line protocol for bench/engine.ts, which alternates rounds between the two sides so that a change
+    in machine load hits both alike: each stdin line {"workload", "warmup", "iters"} gets one stdout line
+    {"times": [ms, ...]} (tiny: microseconds per add)."""
+    steps = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        w = req['workload']
+        if w not in steps:
+            steps[w] = WORKLOADS[w]()
+        times = timed(steps[w], req['warmup'], req['iters'])
+        if w == 'tiny':
+            times = [t * 1e3 / TINY_INNER for t in times]
+        print(json.dumps({'times': times}), flush=True)
 
 
 def main():
@@ -160,17 +185,22 @@ def main():
     p.add_argument('--iters', type=int, default=20, help='timed iterations (median reported)')
     p.add_argument('--decoder-iters', type=int, default=10, help='timed decoder iterations (slow on CPU)')
     p.add_argument('--only', default='cnn,decoder,tiny', help='comma-separated workloads to run')
+    p.add_argument('--serve', action='store_true', help='answer requests on stdin (used by bench/engine.ts)')
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     only = set(args.only.split(','))
+    if args.serve:
+        print(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+        serve()
+        return
     out = {'side': 'python', 'torch': torch.__version__, 'threads': torch.get_num_threads()}
     if 'cnn' in only:
-        out['cnn_ms'] = bench_cnn(args.warmup, args.iters)
+        out['cnn_ms'] = statistics.median(timed(cnn_step(), args.warmup, args.iters))
     if 'decoder' in only:
-        out['decoder_ms'] = bench_decoder(min(args.warmup, 2), args.decoder_iters)
+        out['decoder_ms'] = statistics.median(timed(decoder_step(), min(args.warmup, 2), args.decoder_iters))
     if 'tiny' in only:
-        out['tiny_op_us'] = bench_tiny(args.warmup, args.iters)
+        out['tiny_op_us'] = statistics.median(timed(tiny_step(), args.warmup, args.iters)) * 1e3 / TINY_INNER
     print(json.dumps(out))
 
 
