@@ -1,31 +1,32 @@
 // COCOeval.accumulate(): per category, area range and maxDets, pool the images' detections (each
 // image's top maxDet), sort them by score (stable), and turn cumulative true/false positives into a
 // precision-recall curve read at the 101 recall thresholds.
-import type { Evaluated, ImageEval } from './evaluate.ts';
+import { FP, TP, type Evaluated, type ImageEval } from './evaluate.ts';
 import { SPACING_1 } from './numpy.ts';
 import { stableOrderDesc } from './stable-order.ts';
 import type { Accumulated } from './types.ts';
 
-const IGNORED = 0;
-const TP = 1;
-const FP = 2;
-
 /**
- * Outcome of every pooled detection at every IoU threshold, in score order: flags[t * nd + j] is
- * IGNORED, TP or FP. `rank[n]` is the sorted position of the n-th detection in pool order.
+ * Outcome of every pooled detection at every IoU threshold for area range `a`, in score order:
+ * flags[t * nd + j]. `rank[n]` is the sorted position of the n-th detection in pool order.
  */
-function fillFlags(E: ImageEval[], maxDet: number, rank: Uint32Array, T: number, flags: Uint8Array): void {
+function fillFlags(
+  E: ImageEval[],
+  a: number,
+  T: number,
+  maxDet: number,
+  rank: Uint32Array,
+  flags: Uint8Array,
+): void {
   const nd = rank.length;
   let n = 0;
   for (const e of E) {
     const D = e.dtScores.length;
     const take = Math.min(maxDet, D);
+    const base = a * T * D;
     for (let j = 0; j < take; j++, n++) {
       const sp = rank[n];
-      for (let t = 0; t < T; t++) {
-        const at = t * D + j;
-        flags[t * nd + sp] = e.dtIgnore[at] ? IGNORED : e.dtMatched[at] ? TP : FP;
-      }
+      for (let t = 0; t < T; t++) flags[t * nd + sp] = e.outcome[base + t * D + j];
     }
   }
 }
@@ -50,6 +51,29 @@ function curve(
   }
 }
 
+/** Copies the (k, mFrom) entries of precision, scores and recall to (k, mTo). */
+function copyMaxDets(
+  precision: Float64Array,
+  recall: Float64Array,
+  scores: Float64Array,
+  [T, R, K, A, M]: number[],
+  k: number,
+  mFrom: number,
+  mTo: number,
+): void {
+  for (let t = 0; t < T; t++) {
+    for (let a = 0; a < A; a++) {
+      const at = ((t * K + k) * A + a) * M;
+      recall[at + mTo] = recall[at + mFrom];
+      for (let r = 0; r < R; r++) {
+        const pt = (((t * R + r) * K + k) * A + a) * M;
+        precision[pt + mTo] = precision[pt + mFrom];
+        scores[pt + mTo] = scores[pt + mFrom];
+      }
+    }
+  }
+}
+
 export function accumulate(ev: Evaluated): Accumulated {
   const p = ev.params;
   const T = p.iouThrs.length;
@@ -64,21 +88,29 @@ export function accumulate(ev: Evaluated): Accumulated {
   const scores = new Float64Array(T * R * K * A * M).fill(-1);
 
   for (let k = 0; k < K; k++) {
-    // Which images take part does not depend on the area range (evaluateImg is null only without any
-    // gt or dt), and neither do their detections: pool and sort once per maxDets, reuse for every range.
-    const present: number[] = [];
-    for (let i = 0; i < I; i++) if (ev.evalImgs[k * A * I + i]) present.push(i);
-    if (present.length === 0) continue;
-    const byArea = Array.from({ length: A }, (_, a) =>
-      present.map((i) => ev.evalImgs[k * A * I + a * I + i]!),
-    );
+    // The images taking part and their detections are the same for every area range: pool and sort
+    // once per maxDets, reuse for every range.
+    const E: ImageEval[] = [];
+    for (let i = 0; i < I; i++) {
+      const e = ev.evalImgs[k * I + i];
+      if (e) E.push(e);
+    }
+    if (E.length === 0) continue;
+    let mostDets = 0;
+    for (const e of E) mostDets = Math.max(mostDets, e.dtScores.length);
     for (let m = 0; m < M; m++) {
       const maxDet = p.maxDets[m];
+      // No image has more detections of this category than the previous (smaller) maxDets keeps:
+      // the pool, hence every number, is the same as for that one.
+      if (m > 0 && mostDets <= p.maxDets[m - 1]) {
+        copyMaxDets(precision, recall, scores, [T, R, K, A, M], k, m - 1, m);
+        continue;
+      }
       let nd = 0;
-      for (const e of byArea[0]) nd += Math.min(maxDet, e.dtScores.length);
+      for (const e of E) nd += Math.min(maxDet, e.dtScores.length);
       const sc = new Float64Array(nd);
       let n = 0;
-      for (const e of byArea[0]) {
+      for (const e of E) {
         const take = Math.min(maxDet, e.dtScores.length);
         for (let j = 0; j < take; j++) sc[n++] = e.dtScores[j];
       }
@@ -94,11 +126,10 @@ export function accumulate(ev: Evaluated): Accumulated {
       const rc = new Float64Array(nd);
       const pr = new Float64Array(nd);
       for (let a = 0; a < A; a++) {
-        const E = byArea[a];
         let npig = 0;
-        for (const e of E) npig += e.numGt;
+        for (const e of E) npig += e.numGt[a];
         if (npig === 0) continue;
-        fillFlags(E, maxDet, rank, T, flags);
+        fillFlags(E, a, T, maxDet, rank, flags);
         for (let t = 0; t < T; t++) {
           curve(flags, t * nd, nd, npig, rc, pr);
           recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0;

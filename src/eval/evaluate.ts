@@ -20,19 +20,29 @@ interface GtItem {
   maskBox: Box | undefined;
 }
 
-/** evaluateImg() for one (category, area range, image); null when it has neither gt nor dt. */
+/** What accumulate() needs of one detection at one (area range, IoU threshold). */
+export const IGNORED = 0;
+export const TP = 1;
+export const FP = 2;
+
+/**
+ * pycocotools' evaluateImg() results for one (image, category) that has any gt or dt, for every area
+ * range at once (one record instead of A, to keep the object count low on large datasets).
+ */
 export interface ImageEval {
   /** Scores of the kept detections, highest first. [D] */
   dtScores: Float64Array;
-  /** 1 where the detection matched (a ground truth with a non-zero id, as pycocotools tests it). [T*D] */
-  dtMatched: Uint8Array;
-  /** 1 where the detection is ignored. [T*D] */
-  dtIgnore: Uint8Array;
-  /** Number of ground truths not ignored. */
-  numGt: number;
+  /**
+   * Outcome per area range, threshold and detection: IGNORED (matched to ignored gt, or unmatched and
+   * outside the range), TP (matched; pycocotools tests the gt id for truth, so a gt with id 0 does not
+   * count) or FP. [A][T][D]
+   */
+  outcome: Uint8Array;
+  /** Ground truths not ignored, per area range. [A] */
+  numGt: Uint32Array;
 }
 
-/** evalImgs laid out as pycocotools does: index k*A*I + a*I + i. */
+/** evaluate() output: index k*I + i (category-major, as pycocotools orders evalImgs); null without gt and dt. */
 export interface Evaluated {
   params: EvalParams;
   evalImgs: (ImageEval | null)[];
@@ -132,66 +142,80 @@ function computeIou(
   );
 }
 
+const isIgnored = (g: GtItem, range: [number, number]) => g.crowd || g.area < range[0] || g.area > range[1];
+
+// Per-call buffers of evaluateImg, reused (grown on demand): millions of calls on large datasets.
+let scratch = {
+  order: new Int32Array(64),
+  gtIg: new Uint8Array(64),
+  gtCrowd: new Uint8Array(64),
+  gtIdNonZero: new Uint8Array(64),
+  gtm: new Uint8Array(64),
+};
+
+/** evaluateImg() for one area range: fills outcome[off .. off + T*D) and returns the count of usable gt. */
 function evaluateImg(
   dt: Detection[],
-  dtScores: Float64Array,
   gt: GtItem[],
   ious: Float64Array,
   range: [number, number],
   params: EvalParams,
-): ImageEval {
+  outcome: Uint8Array,
+  off: number,
+): number {
   const T = params.iouThrs.length;
   const D = dt.length;
   const G = gt.length;
-  const ignoredRaw = gt.map((g) => g.crowd || g.area < range[0] || g.area > range[1]);
+  if (scratch.order.length < G) {
+    const n = Math.max(G, 2 * scratch.order.length);
+    scratch = {
+      order: new Int32Array(n),
+      gtIg: new Uint8Array(n),
+      gtCrowd: new Uint8Array(n),
+      gtIdNonZero: new Uint8Array(n),
+      gtm: new Uint8Array(n),
+    };
+  }
+  const { order, gtIg, gtCrowd, gtIdNonZero, gtm } = scratch;
   // Ignored ground truth last, stable: the order in which they are tried.
-  const order: number[] = [];
-  for (let g = 0; g < G; g++) if (!ignoredRaw[g]) order.push(g);
-  const numGt = order.length;
-  for (let g = 0; g < G; g++) if (ignoredRaw[g]) order.push(g);
-  const gtIg = new Uint8Array(G);
-  const gtCrowd = new Uint8Array(G);
-  const gtIdNonZero = new Uint8Array(G);
+  let numGt = 0;
+  for (let g = 0; g < G; g++) if (!isIgnored(gt[g], range)) order[numGt++] = g;
+  for (let g = 0, n = numGt; g < G; g++) if (isIgnored(gt[g], range)) order[n++] = g;
   for (let g = 0; g < G; g++) {
     const src = gt[order[g]];
-    gtIg[g] = ignoredRaw[order[g]] ? 1 : 0;
+    gtIg[g] = g >= numGt ? 1 : 0;
     gtCrowd[g] = src.crowd ? 1 : 0;
     gtIdNonZero[g] = src.id !== 0 ? 1 : 0;
   }
-  const dtMatched = new Uint8Array(T * D);
-  const dtIgnore = new Uint8Array(T * D);
-  if (D > 0 && G > 0) {
-    const gtm = new Uint8Array(G);
-    for (let t = 0; t < T; t++) {
-      gtm.fill(0);
-      const thr = Math.min(params.iouThrs[t], 1 - 1e-10);
-      for (let d = 0; d < D; d++) {
-        let best = thr;
-        let m = -1;
-        const row = d * G;
-        for (let g = 0; g < G; g++) {
-          if (gtm[g] && !gtCrowd[g]) continue;
-          if (m > -1 && gtIg[m] === 0 && gtIg[g] === 1) break;
-          const v = ious[row + order[g]];
-          if (v < best) continue;
-          best = v;
-          m = g;
-        }
-        if (m === -1) continue;
-        dtIgnore[t * D + d] = gtIg[m];
-        // pycocotools stores the gt id and later tests it for truth: a gt with id 0 counts as no match.
-        dtMatched[t * D + d] = gtIdNonZero[m];
-        gtm[m] = 1;
+  for (let t = 0; t < T; t++) {
+    gtm.fill(0, 0, G);
+    const thr = Math.min(params.iouThrs[t], 1 - 1e-10);
+    for (let d = 0; d < D; d++) {
+      let best = thr;
+      let m = -1;
+      const row = d * G;
+      for (let g = 0; g < G; g++) {
+        if (gtm[g] && !gtCrowd[g]) continue;
+        if (m > -1 && gtIg[m] === 0 && gtIg[g] === 1) break;
+        const v = ious[row + order[g]];
+        if (v < best) continue;
+        best = v;
+        m = g;
       }
+      const a = dt[d].area;
+      const outside = a < range[0] || a > range[1];
+      let o: number;
+      if (m === -1) o = outside ? IGNORED : FP;
+      else {
+        gtm[m] = 1;
+        // pycocotools stores the gt id as the match and later tests it for truth.
+        const matched = gtIdNonZero[m] === 1;
+        o = gtIg[m] === 1 || (!matched && outside) ? IGNORED : matched ? TP : FP;
+      }
+      outcome[off + t * D + d] = o;
     }
   }
-  for (let d = 0; d < D; d++) {
-    const a = dt[d].area;
-    if (a < range[0] || a > range[1]) {
-      for (let t = 0; t < T; t++) if (!dtMatched[t * D + d]) dtIgnore[t * D + d] = 1;
-    }
-  }
-  return { dtScores, dtMatched, dtIgnore, numGt };
+  return numGt;
 }
 
 /** COCOeval.evaluate() for detections `dts` (from loadResults) against `gt`. */
@@ -208,7 +232,8 @@ export function evaluate(
   const gtGroups = prepareGt(gt, params);
   const dtGroups = groupDetections(dts, params);
   const images = new Map(gt.images.map((im) => [im.id, im]));
-  const evalImgs: (ImageEval | null)[] = new Array(K * A * I).fill(null);
+  const T = params.iouThrs.length;
+  const evalImgs: (ImageEval | null)[] = new Array(K * I).fill(null);
   for (let i = 0; i < I; i++) {
     const img = images.get(params.imgIds[i])!;
     for (let k = 0; k < K; k++) {
@@ -221,9 +246,12 @@ export function evaluate(
         d.length > 0 && g.length > 0
           ? computeIou(d, g, params, [img.height, img.width])
           : new Float64Array(0);
-      const scores = Float64Array.from(d, (x) => x.score); // shared by the area ranges, read-only
+      const D = d.length;
+      const outcome = new Uint8Array(A * T * D);
+      const numGt = new Uint32Array(A);
       for (let a = 0; a < A; a++)
-        evalImgs[k * A * I + a * I + i] = evaluateImg(d, scores, g, ious, params.areaRng[a], params);
+        numGt[a] = evaluateImg(d, g, ious, params.areaRng[a], params, outcome, a * T * D);
+      evalImgs[k * I + i] = { dtScores: Float64Array.from(d, (x) => x.score), outcome, numGt };
     }
     onProgress?.(i + 1, I);
   }
