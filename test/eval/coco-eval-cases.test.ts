@@ -147,3 +147,10 @@ test('segm IoU comes from the masks even when the stated bbox is elsewhere', () 
   close(run(gt, [result], 'segm').stats.AP, 1);
   close(run(gt, [result], 'bbox').stats.AP, 0); // ... and bbox IoU from the stated box
 });
+
+test('pycocotools quirk kept: a match to a ground truth with id 0 counts as a false positive', () => {
+  // COCOeval stores the matched gt id and later tests it for truth, so id 0 reads as "unmatched".
+  const gt = makeGt([{ box: [0, 0, 20, 20], id: 0 }]);
+  close(run(gt, [boxResult([0, 0, 20, 20], 1)]).stats.AP, 0);
+  close(run(makeGt([{ box: [0, 0, 20, 20], id: 1 }]), [boxResult([0, 0, 20, 20], 1)]).stats.AP, 1);
+});
