@@ -1,5 +1,6 @@
 // Reductions, scans, sorting.
 #include <ATen/ATen.h>
+#include <torch/version.h>
 
 #include "parts.h"
 #include "tensor_wrap.h"
@@ -12,6 +13,13 @@ c10::optional<std::vector<int64_t>> OptDims(const Napi::CallbackInfo& info, size
   if (IsMissing(info[i])) return c10::nullopt;
   return ArgInts(info, i);
 }
+
+// std/var correction: an int in 1.13, an optional Scalar from 2.0.
+#if TORCH_VERSION_MAJOR >= 2
+c10::optional<c10::Scalar> Correction(int64_t c) { return c10::Scalar(c); }
+#else
+c10::optional<int64_t> Correction(int64_t c) { return c; }
+#endif
 
 Napi::Value Pair(Napi::Env env, const std::tuple<at::Tensor, at::Tensor>& p) {
   return WrapList(env, {std::get<0>(p), std::get<1>(p)});
@@ -66,12 +74,12 @@ Napi::Value Argmin(const Napi::CallbackInfo& info) {
 Napi::Value Std(const Napi::CallbackInfo& info) {
   auto dims = OptDims(info, 1);
   return Wrap(info.Env(), at::std(ArgTensor(info, 0), dims ? at::OptionalIntArrayRef(*dims) : at::OptionalIntArrayRef(),
-                                  ArgInt(info, 2), ArgBool(info, 3)));
+                                  Correction(ArgInt(info, 2)), ArgBool(info, 3)));
 }
 Napi::Value Var(const Napi::CallbackInfo& info) {
   auto dims = OptDims(info, 1);
   return Wrap(info.Env(), at::var(ArgTensor(info, 0), dims ? at::OptionalIntArrayRef(*dims) : at::OptionalIntArrayRef(),
-                                  ArgInt(info, 2), ArgBool(info, 3)));
+                                  Correction(ArgInt(info, 2)), ArgBool(info, 3)));
 }
 
 // norm(t, p, dims|null, keepdim): vector norm (p may be +-Infinity)

@@ -20,6 +20,20 @@ std::vector<Scope> g_scopes;
 // Tensors currently held by JS wrappers, for leak checks in tests.
 int64_t g_live = 0;
 
+// Native bytes held by JS tensors are reported to V8 in batches: one napi_adjust_external_memory per op
+// costs more than a small op itself, and V8 only needs the running total to schedule GCs.
+int64_t g_unreported = 0;
+constexpr int64_t kReportBatch = 1 << 20;
+
+void ReportBytes(napi_env env, int64_t delta) {
+  g_unreported += delta;
+  if (g_unreported >= kReportBatch || g_unreported <= -kReportBatch) {
+    int64_t total = 0;
+    napi_adjust_external_memory(env, g_unreported, &total);
+    g_unreported = 0;
+  }
+}
+
 // Wrap() hands the new tensor to the constructor through this slot (the constructor has no C++ args).
 at::Tensor* g_pending = nullptr;
 
@@ -39,7 +53,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
     tensor = std::move(*g_pending);
     g_pending = nullptr;
     reported = static_cast<int64_t>(tensor.numel()) * static_cast<int64_t>(tensor.element_size());
-    if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), reported);
+    ReportBytes(info.Env(), reported);
     ++g_live;
     if (!g_scopes.empty()) Track(static_cast<int32_t>(g_scopes.size() - 1));
   }
@@ -48,7 +62,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
     Untrack();
     if (tensor.defined()) {
       --g_live;
-      if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported);
+      ReportBytes(Env(), -reported);
     }
   }
 
@@ -72,7 +86,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
     if (!tensor.defined()) return;
     tensor.reset();
     --g_live;
-    if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -reported);
+    ReportBytes(env, -reported);
     reported = 0;
   }
 };
