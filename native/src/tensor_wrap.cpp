@@ -8,7 +8,7 @@
 namespace wish {
 namespace {
 
-class TensorWrap;
+struct TensorWrap;
 
 // Tidy scopes: each open scope lists the wrappers created while it was innermost. Entries are raw
 // pointers; a wrapper finalised by the GC clears its own entry, so no entry ever dangles.
@@ -34,37 +34,16 @@ void ReportBytes(napi_env env, int64_t delta) {
   }
 }
 
-// Wrap() hands the new tensor to the constructor through this slot (the constructor has no C++ args).
-at::Tensor* g_pending = nullptr;
+// The native half of a JS tensor. Raw napi_wrap (no ObjectWrap): wrapping is the per-op cost that
+// matters most, and this path does the least work per object.
+constexpr uint32_t kMagic = 0x57495348;  // "WISH": marks memory that really is a TensorWrap
 
-class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
- public:
-  static Napi::FunctionReference ctor;
-  uint32_t magic = 0x57495348;
+struct TensorWrap {
+  uint32_t magic = kMagic;
   at::Tensor tensor;
   int64_t reported = 0;  // bytes reported to V8 for this wrapper
   int32_t scope = -1;    // index into g_scopes, -1 when not tracked
   uint32_t slot = 0;
-
-  explicit TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
-    if (g_pending == nullptr) {
-      throw Napi::TypeError::New(info.Env(), "Tensors are created by engine functions (tensor(), zeros(), ...)");
-    }
-    tensor = std::move(*g_pending);
-    g_pending = nullptr;
-    reported = static_cast<int64_t>(tensor.numel()) * static_cast<int64_t>(tensor.element_size());
-    ReportBytes(info.Env(), reported);
-    ++g_live;
-    if (!g_scopes.empty()) Track(static_cast<int32_t>(g_scopes.size() - 1));
-  }
-
-  ~TensorWrap() override {
-    Untrack();
-    if (tensor.defined()) {
-      --g_live;
-      ReportBytes(Env(), -reported);
-    }
-  }
 
   void Track(int32_t s) {
     scope = s;
@@ -82,7 +61,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
 
   // Drops this wrapper's reference now; the memory goes back to the allocator unless another tensor
   // (a view, autograd's saved tensors, a parameter's .grad) still refers to it.
-  void Release(Napi::Env env) {
+  void Release(napi_env env) {
     if (!tensor.defined()) return;
     tensor.reset();
     --g_live;
@@ -91,16 +70,34 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   }
 };
 
-Napi::FunctionReference TensorWrap::ctor;
+// GC finalizer of a JS tensor.
+void FinalizeTensor(napi_env env, void* data, void* /*hint*/) {
+  auto* w = static_cast<TensorWrap*>(data);
+  w->Untrack();
+  w->Release(env);
+  delete w;
+}
 
-constexpr uint32_t kMagic = 0x57495348;  // "WISH": marks memory that really is a TensorWrap
+napi_ref g_ctor = nullptr;
+bool g_constructing = false;
+
+// The JS constructor does nothing: Wrap() attaches the native half right after `new`.
+napi_value NativeCtor(napi_env env, napi_callback_info info) {
+  napi_value self = nullptr;
+  napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr);
+  if (!g_constructing) {
+    napi_throw_type_error(env, nullptr, "Tensors are created by engine functions (tensor(), zeros(), ...)");
+    return nullptr;
+  }
+  return self;
+}
 
 TensorWrap* UnwrapOrNull(const Napi::Value& v) {
   if (!v.IsObject()) return nullptr;
   void* p = nullptr;
   // Cheaper than instanceof; the magic number rejects objects wrapped by some other addon.
   if (napi_unwrap(v.Env(), v, &p) != napi_ok || p == nullptr) return nullptr;
-  auto* w = static_cast<TensorWrap*>(static_cast<Napi::ObjectWrap<TensorWrap>*>(p));
+  auto* w = static_cast<TensorWrap*>(p);
   return w->magic == kMagic ? w : nullptr;
 }
 
@@ -251,10 +248,23 @@ std::vector<at::Tensor> ArgTensorList(const Napi::CallbackInfo& info, size_t i) 
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) throw Napi::Error::New(env, "internal: wrapping an undefined tensor");
-  g_pending = &t;
-  Napi::Object o = TensorWrap::ctor.New({});
-  g_pending = nullptr;
-  return o;
+  napi_value ctor = nullptr, obj = nullptr;
+  napi_get_reference_value(env, g_ctor, &ctor);
+  g_constructing = true;
+  const napi_status st = napi_new_instance(env, ctor, 0, nullptr, &obj);
+  g_constructing = false;
+  if (st != napi_ok) throw Napi::Error::New(env, "internal: could not create a tensor object");
+  auto* w = new TensorWrap();
+  w->reported = static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+  w->tensor = std::move(t);
+  if (napi_wrap(env, obj, w, FinalizeTensor, nullptr, nullptr) != napi_ok) {
+    delete w;
+    throw Napi::Error::New(env, "internal: could not wrap a tensor");
+  }
+  ReportBytes(env, w->reported);
+  ++g_live;
+  if (!g_scopes.empty()) w->Track(static_cast<int32_t>(g_scopes.size() - 1));
+  return Napi::Value(env, obj);
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -399,10 +409,10 @@ at::Device ArgDevice(const Napi::CallbackInfo& info, size_t i) {
 }
 
 void InitTensor(Napi::Env env, Napi::Object exports) {
-  Napi::Function cls = TensorWrap::DefineClass(env, "NativeTensor", {});
-  TensorWrap::ctor = Napi::Persistent(cls);
-  TensorWrap::ctor.SuppressDestruct();
-  exports.Set("NativeTensor", cls);
+  napi_value cls = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_define_class(env, "NativeTensor", NAPI_AUTO_LENGTH, NativeCtor, nullptr, 0, nullptr, &cls));
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_reference(env, cls, 1, &g_ctor));
+  exports.Set("NativeTensor", Napi::Value(env, cls));
   Export<Dispose>(env, exports, "dispose");
   Export<IsDisposed>(env, exports, "isDisposed");
   Export<Keep>(env, exports, "keep");
