@@ -18,9 +18,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { randint, randn } from '../src/engine/creation.ts';
+import { full, randint, randn } from '../src/engine/creation.ts';
 import { tidy } from '../src/engine/memory.ts';
-import { N } from '../src/engine/native.ts';
+import { adaptiveAvgPool2d, maxPool2d } from '../src/engine/nn/functional.ts';
+import { crossEntropy, mseLoss } from '../src/engine/losses.ts';
 import { manualSeed, setNumThreads, getNumThreads, backendInfo } from '../src/engine/runtime.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import {
@@ -35,7 +36,6 @@ import {
   Sequential,
 } from '../src/engine/nn/index.ts';
 import { AdamW } from '../src/engine/optim/index.ts';
-import { reductionCode } from '../src/engine/ops/codes.ts';
 
 // ---- models (same architecture as engine_peer.py) ---------------------------------------------------------
 
@@ -91,9 +91,9 @@ export class ResNet18 extends Module {
   /** x: (B, 3, H, W) -> logits (B, numClasses) */
   forward(x: Tensor): Tensor {
     let y = this.bn1.forward(this.conv1.forward(x)).relu();
-    y = N.maxPool2d(y, [3, 3], [2, 2], [1, 1], [1, 1], false, false) as Tensor;
+    y = maxPool2d(y, 3, { stride: 2, padding: 1 });
     for (const l of this.layers) y = l.forward(y);
-    return this.fc.forward(N.adaptiveAvgPool2d(y, [1, 1]).flatten(1));
+    return this.fc.forward(adaptiveAvgPool2d(y, 1).flatten(1));
   }
 }
 
@@ -191,7 +191,7 @@ export function cnnStep(batch: number, size: number): { step: () => void; dispos
   const step = (): void =>
     tidy(() => {
       opt.zeroGrad();
-      const loss = N.crossEntropy(model.forward(x), y, null, reductionCode('mean'), -100, 0);
+      const loss = crossEntropy(model.forward(x), y);
       loss.backward();
       opt.step();
     });
@@ -215,7 +215,7 @@ export function decoderStep(batch = 2): { step: () => void; dispose: () => void 
   const step = (): void =>
     tidy(() => {
       opt.zeroGrad();
-      const loss = N.mseLoss(model.forward(memory, pos), target, reductionCode('mean'));
+      const loss = mseLoss(model.forward(memory, pos), target);
       loss.backward();
       opt.step();
     });
@@ -233,8 +233,8 @@ const TINY_INNER = 10000;
 
 /** 10000 adds of two 0-d tensors per call, each result freed at once (what a loop of small ops costs). */
 function tinyStep(): { step: () => void; dispose: () => void } {
-  const a = N.full([], 1.5);
-  const b = N.full([], 2.5);
+  const a = full([], 1.5);
+  const b = full([], 2.5);
   return {
     step: () => {
       for (let i = 0; i < TINY_INNER; i++) a.add(b).dispose();
@@ -370,7 +370,8 @@ async function main(): Promise<void> {
   setNumThreads(a.threads);
   manualSeed(0);
   const info = backendInfo();
-  console.log(`engine: libtorch ${info.torch} (${info.parallel}), ${getNumThreads()} intra-op threads`);
+  const backend = /ATen parallel backend: (.*)/.exec(info.parallel)?.[1] ?? 'unknown';
+  console.log(`engine: libtorch ${info.torch} (${backend} backend), ${getNumThreads()} intra-op threads`);
   const peer = a.python ? new PythonPeer(a.threads) : null;
   await peer?.ready();
   if (peer) console.log(`python: torch ${peer.info.torch}, ${peer.info.threads} intra-op threads`);
