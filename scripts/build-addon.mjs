@@ -47,6 +47,12 @@ function findTorchPrefix() {
     } catch (e) {
       fail(`WISH_TORCH_PYTHON=${py} could not import torch (${e.message.split('\n')[0]})`);
     }
+    if (!existsSync(join(out, 'Torch', 'TorchConfig.cmake'))) {
+      fail(
+        `WISH_TORCH_PYTHON=${py}: its torch has no CMake files at ${out}/Torch (Debian's python3-torch ships ` +
+          'them in libtorch-dev instead: unset WISH_TORCH_PYTHON to use that)',
+      );
+    }
     return { prefix: out, from: `WISH_TORCH_PYTHON=${py}` };
   }
   for (const triplet of ['x86_64-linux-gnu', 'aarch64-linux-gnu']) {
