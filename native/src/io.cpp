@@ -48,8 +48,10 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
                                                 c10::str(c10::IntArrayRef(shape)).substr(1) + " of " +
                                                 c10::toString(src) + " needs " + std::to_string(need));
   }
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(src));
+  // bool bytes other than 0/1 are not valid bools in libtorch: read them as uint8 and compare with 0.
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(src == at::kBool ? at::kByte : src));
   if (need > 0) std::memcpy(t.data_ptr(), b.data, need);
+  if (src == at::kBool) t = t.ne(0);
   const c10::optional<at::ScalarType> dst = ArgOptDtype(info, 3);
   const at::Device dev = ArgDevice(info, 4);
   if ((dst && *dst != src) || !dev.is_cpu()) t = t.to(dev, dst.value_or(src));

@@ -35,6 +35,7 @@ test('fromBuffer / toBuffer are raw little-endian bytes', () => {
   assert.deepEqual(Array.from(bf.toTypedArray() as Float32Array), [1, -2]);
   assert.deepEqual(bf.toBuffer(), Buffer.from([0x80, 0x3f, 0x00, 0xc0]));
   assert.throws(() => torch.fromBuffer(Buffer.alloc(7), 'float32', [2]), /needs 8 bytes, got 7/);
+  assert.deepEqual(torch.fromBuffer(Buffer.from([0, 2, 1]), 'bool', [3]).toArray(), [0, 1, 1]);
 });
 
 test('broadcasting element-wise ops and scalars follow PyTorch promotion', () => {
