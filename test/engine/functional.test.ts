@@ -246,3 +246,45 @@ test('dropout, embedding and oneHot', () => {
     [1, 0, 0],
   ]);
 });
+
+test('interpolate area / nearest-exact / bicubic, gridSample bicubic+reflection, pad modes, conv1d', () => {
+  const img = seq([1, 1, 3, 4], 0.77);
+  close('interp_area', torch.interpolate(seq([1, 2, 6, 9], 0.37), { size: [4, 5], mode: 'area' }));
+  close('interp_nearest_exact', torch.interpolate(img, { size: [5, 7], mode: 'nearest-exact' }));
+  close('interp_bicubic_ac_false', torch.interpolate(img, { size: [6, 8], mode: 'bicubic' }));
+  const grid = seq([1, 2, 3, 2], 0.45).mul(1.2);
+  close(
+    'grid_sample_bicubic_reflection',
+    torch.gridSample(img, grid, { mode: 'bicubic', paddingMode: 'reflection' }),
+  );
+  close('pad_reflect', torch.pad(img, [2, 1, 1, 2], 'reflect'));
+  close('pad_replicate', torch.pad(img, [1, 2, 2, 0], 'replicate'));
+  close('pad_constant', torch.pad(img, [1, 0, 0, 1], 'constant', -2));
+  close(
+    'conv1d',
+    torch.conv1d(seq([2, 3, 7], 0.3), seq([4, 3, 3], 0.7), seq([4], 0.2), { stride: 2, padding: 1 }),
+  );
+});
+
+test('pooling with indices and the remaining losses match PyTorch', () => {
+  const { values, indices } = torch.maxPool2dWithIndices(seq([1, 2, 5, 5], 0.37), 2);
+  close('max_pool_values', values);
+  close('max_pool_indices', indices);
+  close('adaptive_max', torch.adaptiveMaxPool2d(seq([1, 2, 5, 7], 0.37), [2, 3]));
+  const a = seq([3, 4], 0.3).mul(2);
+  const b = seq([3, 4], 0.7);
+  close('smooth_l1', torch.smoothL1Loss(a, b, 'mean', 0.5));
+  close('huber', torch.huberLoss(a, b, 'mean', 0.7));
+  close('mse_sum', torch.mseLoss(a, b, 'sum'));
+  close('l1_none', torch.l1Loss(a, b, 'none'));
+  const logits = seq([4, 5], 0.83).mul(3);
+  const cw = torch.tensor([0.5, 1.0, 2.0, 1.5, 3.0]);
+  close(
+    'nll_weight',
+    torch.nllLoss(logits.logSoftmax(1), torch.tensor([1, 4, 2, 0], { dtype: 'int64' }), { weight: cw }),
+  );
+  const bl = seq([3, 4], 0.71).mul(4);
+  const bt = seq([3, 4], 1.3).gt(0).float();
+  close('bce_probs', torch.binaryCrossEntropy(bl.sigmoid(), bt, { weight: torch.tensor([1, 2, 0.5, 3]) }));
+  close('ce_prob_targets', torch.crossEntropy(logits, torch.softmax(seq([4, 5], 0.17), 1)));
+});
