@@ -1,0 +1,249 @@
+// SAM's masks as training targets, read at the loss's points without building full-size masks.
+//
+// SAM runs in the original image's frame and returns low-resolution logits [T, 3, r, r] (r = L / 4).
+// Its postprocess is: bilinear r -> L (align_corners false, no antialias), crop the resized image's
+// [newH, newW] corner, bilinear to the original [H, W]. The model trains in an augmented frame
+// (flip / resize / crop, a FrameMap from the original frame). For a point of the augmented frame we
+// map back to the original frame and evaluate the postprocess chain there in closed form: each of the
+// two bilinear steps reads 2 samples per axis, so a value is a fixed mix of at most 4 x 4 low-res
+// logits. At the original image's pixel centres this equals postprocessMasks' output exactly; between
+// them it is the same resize evaluated at the fractional position (what resizing straight to a finer
+// grid would give). Points outside the original image (augmentation padding) are background.
+import * as torch from '../engine/index.ts';
+import type { Tensor } from '../engine/index.ts';
+import type { FrameMap } from '../data/augment/frame-map.ts';
+import { pointSample } from './point-sample.ts';
+
+/** SAM's sizes for one image (the same fields as src/sam/postprocess.ts's PostprocessSizes). */
+export interface SamGeometry {
+  /** L, the padded square input side (1024 for the official models). */
+  imgSize: number;
+  /** [newH, newW]: the original image resized so its longer side is L. */
+  inputSize: [number, number];
+  /** [H, W] of the original image. */
+  originalSize: [number, number];
+}
+
+/** Logit given to points outside the original image (augmentation padding): surely background. */
+export const OUTSIDE_LOGIT = -1e4;
+
+interface AxisTaps {
+  index: Tensor; // [..., 4] int64 low-res indices
+  weight: Tensor; // [..., 4]
+  inside: Tensor; // [...] bool: the point lies in the original image along this axis
+}
+
+/**
+ * One axis of the postprocess chain. pos [...]: continuous coordinate in the original frame (pixel i
+ * covers [i, i+1)). orig = H or W, input = newH or newW, L = imgSize, r = low-res size.
+ */
+function axisTaps(pos: Tensor, orig: number, input: number, L: number, r: number): AxisTaps {
+  // Second resize (cropped L-grid -> original), as interpolate: source = (out + 0.5) * in / out - 0.5.
+  const s = pos
+    .mul(input / orig)
+    .sub(0.5)
+    .clampMin(0);
+  const k0 = s.floor().clampMax(input - 1);
+  const k1 = k0.add(1).clampMax(input - 1);
+  const f = s.sub(k0).clamp(0, 1);
+  // First resize (low-res r -> L) read at each L-grid index k.
+  const first = (k: Tensor): [Tensor, Tensor, Tensor] => {
+    const t = k
+      .add(0.5)
+      .mul(r / L)
+      .sub(0.5)
+      .clampMin(0);
+    const j0 = t.floor().clampMax(r - 1);
+    const j1 = j0.add(1).clampMax(r - 1);
+    return [j0, j1, t.sub(j0).clamp(0, 1)];
+  };
+  const [a0, a1, g0] = first(k0);
+  const [b0, b1, g1] = first(k1);
+  const wk0 = f.rsub(1);
+  const index = torch.stack([a0, a1, b0, b1], -1).long();
+  const weight = torch.stack([wk0.mul(g0.rsub(1)), wk0.mul(g0), f.mul(g1.rsub(1)), f.mul(g1)], -1);
+  const inside = pos.ge(0).logicalAnd(pos.lt(orig));
+  return { index, weight, inside };
+}
+
+/** Original-frame coordinates [..., 2] of normalised augmented-frame points coords [..., 2]. */
+export function toOriginalFrame(coords: Tensor, frame: FrameMap): [Tensor, Tensor] {
+  const x = coords.select(-1, 0).mul(frame.dstWidth).sub(frame.tx).div(frame.sx);
+  const y = coords.select(-1, 1).mul(frame.dstHeight).sub(frame.ty).div(frame.sy);
+  return [x, y];
+}
+
+function checkGeometry(g: SamGeometry, frame: FrameMap): void {
+  const [H, W] = g.originalSize;
+  const [h, w] = g.inputSize;
+  if (!(h >= 1 && w >= 1 && h <= g.imgSize && w <= g.imgSize)) {
+    throw new Error(`SAM geometry: input size ${h}x${w} must fit the ${g.imgSize}x${g.imgSize} model input`);
+  }
+  if (frame.srcWidth !== W || frame.srcHeight !== H) {
+    throw new Error(
+      `SAM geometry: original image is ${W}x${H} but the frame map starts from ${frame.srcWidth}x${frame.srcHeight}`,
+    );
+  }
+}
+
+/**
+ * SAM low-res logits read at augmented-frame points. lowRes [T, K, r, r]; coords [1, P, 2] (the same
+ * points for every target) or [T, P, 2], normalised to [0, 1] over the augmented frame -> logits
+ * [T, K, P] (OUTSIDE_LOGIT where the point falls outside the original image).
+ */
+export function sampleSamLogits(
+  lowRes: Tensor,
+  geometry: SamGeometry,
+  frame: FrameMap,
+  coords: Tensor,
+): Tensor {
+  if (lowRes.ndim !== 4 || lowRes.shape[2] !== lowRes.shape[3]) {
+    throw new Error(`sampleSamLogits: low-res logits must be [T, K, r, r], got [${lowRes.shape.join(', ')}]`);
+  }
+  const [T, K, r] = lowRes.shape;
+  const c = coords.shape;
+  if (c.length !== 3 || c[2] !== 2 || (c[0] !== 1 && c[0] !== T)) {
+    throw new Error(`sampleSamLogits: coords must be [1 or ${T}, P, 2], got [${c.join(', ')}]`);
+  }
+  checkGeometry(geometry, frame);
+  const [H, W] = geometry.originalSize;
+  const [h, w] = geometry.inputSize;
+  const L = geometry.imgSize;
+  const P = c[1];
+  return torch.tidy(() => {
+    const pts = coords.to('float64'); // composed maps in double, like the frame maps themselves
+    const [x, y] = toOriginalFrame(pts, frame); // [n, P]
+    const ax = axisTaps(x, W, w, L, r);
+    const ay = axisTaps(y, H, h, L, r);
+    const n = c[0];
+    // 16 taps: flat index iy * r + ix, weight wy * wx.
+    const flat = ay.index
+      .mul(r)
+      .unsqueeze(-1)
+      .add(ax.index.unsqueeze(-2))
+      .reshape(n, 1, P * 16);
+    const wts = ay.weight.unsqueeze(-1).mul(ax.weight.unsqueeze(-2)).reshape(n, 1, P, 16).to(lowRes.dtype);
+    const inside = ax.inside.logicalAnd(ay.inside).unsqueeze(1); // [n, 1, P]
+    const src = lowRes.flatten(2); // [T, K, r*r]
+    const vals = src
+      .gather(2, flat.expand(T, K, P * 16))
+      .reshape(T, K, P, 16)
+      .mul(wts)
+      .sum(-1); // [T, K, P]
+    return vals.where(inside, OUTSIDE_LOGIT);
+  });
+}
+
+/**
+ * SAM's logits resampled onto the augmented frame's [h, w] grid (e.g. the model's mask resolution):
+ * the same values as sampleSamLogits at the grid's pixel centres. lowRes [T, K, r, r] -> [T, K, h, w].
+ */
+export function samLogitsInFrame(
+  lowRes: Tensor,
+  geometry: SamGeometry,
+  frame: FrameMap,
+  size: [number, number],
+): Tensor {
+  const [h, w] = size;
+  return torch.tidy(() => {
+    const ys = torch.arange(h, undefined, 1, { dtype: 'float64' }).add(0.5).div(h);
+    const xs = torch.arange(w, undefined, 1, { dtype: 'float64' }).add(0.5).div(w);
+    const [gy, gx] = torch.meshgrid([ys, xs], 'ij');
+    const coords = torch.stack([gx, gy], -1).reshape(1, h * w, 2);
+    const [T, K] = lowRes.shape;
+    return sampleSamLogits(lowRes, geometry, frame, coords).reshape(T, K, h, w);
+  });
+}
+
+/**
+ * The mask targets of one image, read at points of the augmented frame. `levels` is 3 for SAM's
+ * candidate masks, 1 for full masks. Values are 0/1 (soft at full-mask edges).
+ */
+export interface MaskTargets {
+  readonly count: number;
+  readonly levels: number;
+  /** coords [1, P, 2] (shared) or [count, P, 2] in [0, 1] -> [count, levels, P]. */
+  sampleAll(coords: Tensor): Tensor;
+  /** Target targetIdx[m] at level levels[m], read at coords [M, P, 2] -> [M, P]. */
+  samplePairs(targetIdx: number[], levels: number[], coords: Tensor): Tensor;
+}
+
+function pairIndex(targetIdx: number[], levels: number[], count: number, nLevels: number): Tensor {
+  if (targetIdx.length !== levels.length) {
+    throw new Error(`samplePairs: ${targetIdx.length} targets but ${levels.length} levels`);
+  }
+  const flat = targetIdx.map((t, m) => {
+    const l = levels[m];
+    if (!(Number.isInteger(t) && t >= 0 && t < count) || !(Number.isInteger(l) && l >= 0 && l < nLevels)) {
+      throw new Error(
+        `samplePairs: pair ${m} (target ${t}, level ${l}) outside ${count} targets x ${nLevels} levels`,
+      );
+    }
+    return t * nLevels + l;
+  });
+  return torch.tensor(flat, { dtype: 'int64' });
+}
+
+/** SAM's three candidate masks per target: logits > threshold (SAM's mask_threshold, 0). */
+export class SamMaskTargets implements MaskTargets {
+  readonly count: number;
+  readonly levels: number;
+  /**
+   * lowRes [T, 3, r, r] SAM low-res logits in the original frame; frame: original -> augmented frame.
+   * The tensor is borrowed: the caller keeps it alive while this object is used.
+   */
+  constructor(
+    readonly lowRes: Tensor,
+    readonly geometry: SamGeometry,
+    readonly frame: FrameMap,
+    readonly threshold = 0,
+  ) {
+    if (lowRes.ndim !== 4)
+      throw new Error(
+        `SamMaskTargets: low-res logits must be [T, 3, r, r], got [${lowRes.shape.join(', ')}]`,
+      );
+    checkGeometry(geometry, frame);
+    this.count = lowRes.shape[0];
+    this.levels = lowRes.shape[1];
+  }
+  sampleAll(coords: Tensor): Tensor {
+    return torch.tidy(() =>
+      sampleSamLogits(this.lowRes, this.geometry, this.frame, coords).gt(this.threshold).float(),
+    );
+  }
+  samplePairs(targetIdx: number[], levels: number[], coords: Tensor): Tensor {
+    return torch.tidy(() => {
+      const idx = pairIndex(targetIdx, levels, this.count, this.levels).to(this.lowRes.device);
+      const [, , r] = this.lowRes.shape;
+      const chosen = this.lowRes.flatten(0, 1).indexSelect(0, idx).reshape(targetIdx.length, 1, r, r);
+      return sampleSamLogits(chosen, this.geometry, this.frame, coords).squeeze(1).gt(this.threshold).float();
+    });
+  }
+}
+
+/**
+ * Full masks (a fourth label kind) already in the augmented frame: masks [T, H, W] (0/1, any float or
+ * bool dtype), point-sampled bilinearly as Mask2Former samples its ground truth. One level.
+ */
+export class DenseMaskTargets implements MaskTargets {
+  readonly count: number;
+  readonly levels = 1;
+  constructor(readonly masks: Tensor) {
+    if (masks.ndim !== 3)
+      throw new Error(`DenseMaskTargets: masks must be [T, H, W], got [${masks.shape.join(', ')}]`);
+    this.count = masks.shape[0];
+  }
+  sampleAll(coords: Tensor): Tensor {
+    return torch.tidy(() => {
+      const m = this.masks.float();
+      const pts = coords.shape[0] === this.count ? coords : coords.expand(this.count, coords.shape[1], 2);
+      return pointSample(m, pts).unsqueeze(1); // [T, 1, P]
+    });
+  }
+  samplePairs(targetIdx: number[], levels: number[], coords: Tensor): Tensor {
+    return torch.tidy(() => {
+      const idx = pairIndex(targetIdx, levels, this.count, 1).to(this.masks.device);
+      return pointSample(this.masks.float().indexSelect(0, idx), coords); // [M, P]
+    });
+  }
+}
