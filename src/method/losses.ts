@@ -109,7 +109,7 @@ export function setLoss(
       const qi = torch.tensor(m.queries, { dtype: 'int64', device });
       const ti = torch.tensor(m.targets, { dtype: 'int64', device: p.latents.device });
       predZ.push(pred.predPrompts[p.kind].select(0, b).indexSelect(0, qi));
-      tgtZ.push(p.latents.indexSelect(0, ti).to(device));
+      tgtZ.push(p.latents.detach().indexSelect(0, ti).to(device)); // a target: SAM is frozen
     });
     const prompt =
       predZ.length === 0
