@@ -22,6 +22,7 @@ import {
 import type { Optimizer } from '../../src/engine/optim/index.ts';
 import { BatchNorm2d, Conv2d, Embedding, Linear, Module, Sequential } from '../../src/engine/nn/index.ts';
 import { saveOptimizer, loadOptimizer } from '../../src/engine/optim/checkpoint.ts';
+import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors.ts';
 
 interface Arr {
   shape: number[];
@@ -303,4 +304,39 @@ test('the native step refuses a parameter that has a gradient but no state', () 
       /adamw: parameter 0 has a gradient but no optimiser state/,
     );
   });
+});
+
+test('optimiser checkpoints: model tensors ride along; a file without optimiser state is refused by name', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wish-optim-'));
+  try {
+    const lin = new Linear(3, 2);
+    const opt = new SGD(lin.parameters(), { lr: 0.1, momentum: 0.9 });
+    tidy(() =>
+      lin
+        .forward(zeros([4, 3]).add(1))
+        .sum()
+        .backward(),
+    );
+    opt.step();
+    const file = join(dir, 'ck.safetensors');
+    await saveOptimizer(file, opt, lin.namedParameters(), lin.stateDict());
+    const { tensors, metadata } = await readSafetensors(file);
+    assert.deepEqual(Object.keys(tensors).sort(), [
+      'bias',
+      'optim/bias/momentum_buffer',
+      'optim/weight/momentum_buffer',
+      'weight',
+    ]);
+    assert.deepEqual(JSON.parse(metadata.optim).step, { weight: 1, bias: 1 });
+    const bare = join(dir, 'bare.safetensors');
+    await writeSafetensors(bare, { weight: tensors.weight });
+    await assert.rejects(
+      loadOptimizer(bare, opt, lin.namedParameters()),
+      /bare\.safetensors: no optimiser state/,
+    );
+    opt.dispose();
+    lin.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
