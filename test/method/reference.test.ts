@@ -90,7 +90,11 @@ const FRAME0: FrameMap = {
   dstWidth: 12,
   dstHeight: 12,
 };
-const GEO0 = { imgSize: 32, inputSize: [23, 32] as [number, number], originalSize: [20, 28] as [number, number] };
+const GEO0 = {
+  imgSize: 32,
+  inputSize: [23, 32] as [number, number],
+  originalSize: [20, 28] as [number, number],
+};
 
 test('SAM logits at augmented-frame points equal the postprocess chain sampled by grid_sample', () => {
   const got = sampleSamLogits(seq([2, 3, 8, 8], 0.61, 5), GEO0, FRAME0, unit([1, 40, 2], 0.77));
