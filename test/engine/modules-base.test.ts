@@ -82,7 +82,7 @@ test('names are dotted paths in PyTorch order; state dict has persistent buffers
   });
 });
 
-test('a parameter shared by two layers is listed once', () => {
+test('a shared layer: its parameters are listed once, but the state dict has both names (as PyTorch)', () => {
   class Tied extends Module {
     readonly a: Linear;
     readonly b: Linear;
@@ -97,7 +97,8 @@ test('a parameter shared by two layers is listed once', () => {
     t.namedParameters().map(([k]) => k),
     ['a.weight'],
   );
-  assert.deepEqual(Object.keys(t.stateDict()), ['a.weight']);
+  assert.deepEqual(Object.keys(t.stateDict()), ['a.weight', 'b.weight']);
+  assert.equal(t.stateDict()['b.weight'], t.a.weight);
   t.dispose();
 });
 

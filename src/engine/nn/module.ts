@@ -218,14 +218,22 @@ export class Module {
 
   // ---- state dicts -----------------------------------------------------------------------------------
 
-  /** Parameters and persistent buffers under their dotted names (the module's own tensors, not copies). */
+  /**
+   * Parameters and persistent buffers under their dotted names (the module's own tensors, not copies).
+   * As in PyTorch, a module or tensor reachable under two names appears under both.
+   */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [p, m] of this.namedModules()) {
+    const walk = (m: Module, p: string, path: Set<Module>): void => {
+      if (path.has(m)) throw new Error(`${this.constructor.name}: module graph has a cycle at '${p}'`);
       const key = (n: string): string => (p === '' ? n : `${p}.${n}`);
-      for (const [n, t] of m.params) out[key(n)] ??= t;
-      for (const [n, b] of m.buffs) if (b.persistent) out[key(n)] ??= b.tensor;
-    }
+      for (const [n, t] of m.params) out[key(n)] = t;
+      for (const [n, b] of m.buffs) if (b.persistent) out[key(n)] = b.tensor;
+      path.add(m);
+      for (const [n, c] of m.children_) walk(c, key(n), path);
+      path.delete(m);
+    };
+    walk(this, '', new Set());
     return out;
   }
 
@@ -249,11 +257,13 @@ export class Module {
     const own = this.stateDict();
     const optional = new Set<string>();
     const ignored = new Set<string>();
-    for (const [p, m] of this.namedModules()) {
+    const walk = (m: Module, p: string): void => {
       const key = (n: string): string => (p === '' ? n : `${p}.${n}`);
       for (const k of m.optionalStateKeys()) optional.add(key(k));
       for (const k of m.ignoredStateKeys()) ignored.add(key(k));
-    }
+      for (const [n, c] of m.children_) walk(c, key(n));
+    };
+    walk(this, '');
     const missing: string[] = [];
     const mismatched: string[] = [];
     const copies: [Tensor, Tensor][] = [];
