@@ -279,6 +279,46 @@ export class SamPredictor {
 
   /** One prompt set in the original frame -> masks for it (see Prediction). */
   predict(opts: PredictOptions = {}): Prediction {
+    return torch.tidy(() => {
+      const r = this.predictTorch({
+        ...this.promptTensors(opts),
+        multimaskOutput: opts.multimaskOutput ?? true,
+        returnLogits: opts.returnLogits ?? false,
+      });
+      return {
+        masks: r.masks!.squeeze(0),
+        iouPredictions: r.iouPredictions.squeeze(0),
+        lowResLogits: r.lowResLogits.squeeze(0),
+        stabilityScores: r.stabilityScores.squeeze(0),
+      };
+    });
+  }
+
+  /**
+   * The prompt encoder's output for a predict() prompt set: sparse [1, N, D] (points, then the pad point
+   * or the box corners) and dense [1, D, h, w].
+   */
+  promptEmbeddings(opts: PredictOptions): { sparse: Tensor; dense: Tensor } {
+    return torch.noGrad(() =>
+      torch.tidy(() => {
+        const p = this.promptTensors(opts);
+        const dev = (t: Tensor | null): Tensor | null => (t === null ? null : t.to(this.model.device));
+        return this.model.promptEncoder.forward({
+          points: p.pointCoords ? { coords: dev(p.pointCoords)!, labels: dev(p.pointLabels)! } : null,
+          boxes: dev(p.boxes),
+          masks: dev(p.maskInput),
+        });
+      }),
+    );
+  }
+
+  /** Validates a predict() prompt set and maps it to batch-1 input-frame tensors. */
+  private promptTensors(opts: PredictOptions): {
+    pointCoords: Tensor | null;
+    pointLabels: Tensor | null;
+    boxes: Tensor | null;
+    maskInput: Tensor | null;
+  } {
     const { pointCoords = null, pointLabels = null, box = null, maskInput = null } = opts;
     if ((pointCoords === null) !== (pointLabels === null)) {
       throw new Error('SAM predict: pointLabels must be given with pointCoords');
@@ -291,32 +331,22 @@ export class SamPredictor {
     }
     if (box && box.length !== 4)
       throw new Error(`SAM predict: box must be [x0, y0, x1, y1], got ${box.length} numbers`);
-    return torch.tidy(() => {
-      const [mh, mw] = this.model.promptEncoder.maskInputSize;
-      let mask: Tensor | null = null;
-      if (maskInput) {
-        const s = maskInput.shape;
-        const ok =
-          (s.length === 3 && s[0] === 1 && s[1] === mh && s[2] === mw) ||
-          (s.length === 2 && s[0] === mh && s[1] === mw);
-        if (!ok) throw new Error(`SAM predict: maskInput must be [1, ${mh}, ${mw}], got [${s.join(', ')}]`);
-        mask = maskInput.reshape(1, 1, mh, mw);
-      }
-      const r = this.predictTorch({
-        pointCoords: pointCoords ? this.transformCoords(pointCoords).unsqueeze(0) : null,
-        pointLabels: pointLabels ? torch.tensor([pointLabels], { dtype: 'int64' }) : null,
-        boxes: box ? this.transformBoxes([box]) : null,
-        maskInput: mask,
-        multimaskOutput: opts.multimaskOutput ?? true,
-        returnLogits: opts.returnLogits ?? false,
-      });
-      return {
-        masks: r.masks!.squeeze(0),
-        iouPredictions: r.iouPredictions.squeeze(0),
-        lowResLogits: r.lowResLogits.squeeze(0),
-        stabilityScores: r.stabilityScores.squeeze(0),
-      };
-    });
+    const [mh, mw] = this.model.promptEncoder.maskInputSize;
+    let mask: Tensor | null = null;
+    if (maskInput) {
+      const s = maskInput.shape;
+      const ok =
+        (s.length === 3 && s[0] === 1 && s[1] === mh && s[2] === mw) ||
+        (s.length === 2 && s[0] === mh && s[1] === mw);
+      if (!ok) throw new Error(`SAM predict: maskInput must be [1, ${mh}, ${mw}], got [${s.join(', ')}]`);
+      mask = maskInput.reshape(1, 1, mh, mw);
+    }
+    return {
+      pointCoords: pointCoords ? this.transformCoords(pointCoords).unsqueeze(0) : null,
+      pointLabels: pointLabels ? torch.tensor([pointLabels], { dtype: 'int64' }) : null,
+      boxes: box ? this.transformBoxes([box]) : null,
+      maskInput: mask,
+    };
   }
 
   /** Many prompts at once, coordinates already in the input frame (see decodePrompts). */
