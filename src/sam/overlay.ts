@@ -57,12 +57,21 @@ export function drawMaskOverlay(
   if (prompts.box) {
     const [x0, y0, x1, y1] = prompts.box;
     const yellow = [255, 255, 0];
-    for (let x = Math.round(x0); x <= Math.round(x1); x++) (put(x, y0, yellow), put(x, y1, yellow));
-    for (let y = Math.round(y0); y <= Math.round(y1); y++) (put(x0, y, yellow), put(x1, y, yellow));
+    for (let x = Math.round(x0); x <= Math.round(x1); x++) {
+      put(x, y0, yellow);
+      put(x, y1, yellow);
+    }
+    for (let y = Math.round(y0); y <= Math.round(y1); y++) {
+      put(x0, y, yellow);
+      put(x1, y, yellow);
+    }
   }
   for (const [x, y, label] of prompts.points ?? []) {
     const c = label === 1 ? [0, 255, 0] : [255, 0, 0];
-    for (let d = -3; d <= 3; d++) (put(x + d, y, c), put(x, y + d, c));
+    for (let d = -3; d <= 3; d++) {
+      put(x + d, y, c);
+      put(x, y + d, c);
+    }
   }
   return { data: out, width: W, height: H };
 }
