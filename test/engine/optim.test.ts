@@ -52,15 +52,27 @@ function close(actual: number[], expected: number[], what: string, tol = 1e-6): 
 }
 
 /** The problem's parameters (fresh copies) and a closure computing mse(x w^T + b, t) and its gradients. */
-function problem(): { w: Tensor; b: Tensor; lossBackward: () => void } {
-  const w = fromArr(G.problem.w).keep().requiresGrad_(true);
+/**
+ * The problem's parameters (fresh copies) and a closure computing mse(x w^T + b, t) and its gradients.
+ * variant 'strided': w is a transposed (non-contiguous) leaf, which takes the ATen path of the native
+ * step instead of the fused loop; 'negated': the loss is negated (for maximize).
+ */
+function problem(variant: 'plain' | 'strided' | 'negated' = 'plain'): {
+  w: Tensor;
+  b: Tensor;
+  lossBackward: () => void;
+} {
+  const w =
+    variant === 'strided'
+      ? fromArr(G.problem.w).t().contiguous().t().keep().requiresGrad_(true)
+      : fromArr(G.problem.w).keep().requiresGrad_(true);
   const b = fromArr(G.problem.b).keep().requiresGrad_(true);
   const x = fromArr(G.problem.x).keep();
   const t = fromArr(G.problem.t).keep();
   const lossBackward = (): void =>
     tidy(() => {
-      const d = x.matmul(w.t()).add(b).sub(t);
-      d.square().mean().backward();
+      const loss = x.matmul(w.t()).add(b).sub(t).square().mean();
+      (variant === 'negated' ? loss.neg() : loss).backward();
     });
   return { w, b, lossBackward };
 }
@@ -69,8 +81,9 @@ function runCase(
   name: string,
   make: (w: Tensor, b: Tensor) => Optimizer<{ lr: number }>,
   scheduled = false,
+  variant: 'plain' | 'strided' | 'negated' = 'plain',
 ): { opt: Optimizer<{ lr: number }>; w: Tensor; b: Tensor } {
-  const { w, b, lossBackward } = problem();
+  const { w, b, lossBackward } = problem(variant);
   const opt = make(w, b);
   const sched = scheduled
     ? new LrScheduler(opt, polySchedule({ maxIters: 10, power: 0.9, warmupIters: 2, warmupFactor: 0.1 }))
@@ -140,6 +153,33 @@ test('SGD (plain, momentum with dampening and weight decay, Nesterov with groups
         nesterov: true,
         weightDecay: 1e-3,
       }),
+  );
+});
+
+test('the ATen path (strided parameter, maximize) gives the same trajectories as the fused loop', () => {
+  const { w } = runCase(
+    'adamw_amsgrad',
+    (w, b) => new AdamW([w, b], { lr: 0.02, betas: [0.8, 0.95], eps: 1e-6, weightDecay: 0.3, amsgrad: true }),
+    false,
+    'strided',
+  );
+  assert.ok(!w.isContiguous(), 'the strided variant really is non-contiguous');
+  runCase(
+    'adamw_groups',
+    (w, b) =>
+      new AdamW([{ params: [w] }, { params: [b], lr: 0.05, weightDecay: 0 }], {
+        lr: 0.1,
+        weightDecay: 0.1,
+        maximize: true,
+      }),
+    false,
+    'negated',
+  );
+  runCase(
+    'sgd_momentum',
+    (w, b) => new SGD([w, b], { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 0.01, maximize: true }),
+    false,
+    'negated',
   );
 });
 
