@@ -1,0 +1,166 @@
+// The model's blocks against torch 1.13 (fixtures written by scripts/make-model-fixtures.py): torchvision
+// ResNets (reduced width, torchvision's own block classes), the multi-scale deformable attention core,
+// layer and encoder layer, and a whole masked-attention decoder with class, mask and prompt heads. The
+// weights come from Python through the restricted .pth loader and strict loadStateDict, so key names are
+// checked too.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as torch from '../../src/engine/index.ts';
+import type { Tensor } from '../../src/engine/index.ts';
+import { loadPth } from '../../src/engine/io/checkpoint.ts';
+import { Module } from '../../src/engine/nn/index.ts';
+import { ResNet, loadTorchvisionResNet } from '../../src/model/backbone/resnet.ts';
+import { DeformableEncoderLayer } from '../../src/model/pixel-decoder/deformable-encoder.ts';
+import {
+  MSDeformAttn,
+  encoderReferencePoints,
+  msDeformAttnCore,
+} from '../../src/model/pixel-decoder/ms-deform-attn.ts';
+import { MaskedTransformerDecoder } from '../../src/model/transformer-decoder.ts';
+
+const fixture = (name: string): string => new URL(`../fixtures/model/${name}`, import.meta.url).pathname;
+
+function maxDiff(a: Tensor, b: Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return a.sub(b).abs().max().item();
+}
+function close(a: Tensor, b: Tensor, tol: number, what: string): void {
+  const d = torch.tidy(() => maxDiff(a, b));
+  assert.ok(d <= tol, `${what}: max |difference| ${d} > ${tol}`);
+}
+function prefixed(sd: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(sd)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return out;
+}
+
+test('torchvision resnet18 / resnet50 state dicts (full size) load strictly, fc dropped', () => {
+  const keys = JSON.parse(readFileSync(fixture('torchvision-resnet-keys.json'), 'utf8')) as Record<
+    string,
+    Record<string, number[]>
+  >;
+  for (const [name, depth] of [
+    ['resnet18', 18],
+    ['resnet50', 50],
+  ] as const) {
+    torch.tidy(() => {
+      const net = new ResNet({ depth });
+      const sd: Record<string, Tensor> = {};
+      for (const [k, shape] of Object.entries(keys[name]))
+        sd[k] = torch.full(shape, 0.5, { dtype: k.endsWith('num_batches_tracked') ? 'int64' : 'float32' });
+      loadTorchvisionResNet(net, sd, name);
+      assert.equal(net.stateDict()['layer4.1.bn2.running_var'].mean().item(), 0.5);
+      // a missing key is an error that names it
+      delete sd['layer1.0.conv1.weight'];
+      assert.throws(() => loadTorchvisionResNet(net, sd, name), /layer1\.0\.conv1\.weight/);
+      net.dispose();
+    });
+  }
+});
+
+for (const [name, depth] of [
+  ['resnet18_w8', 18],
+  ['resnet50_w4', 50],
+] as const) {
+  test(`${name}: torchvision checkpoint loads and res2..res5 match torch (eval BN = frozen BN)`, async () => {
+    const sd = await loadPth(fixture(`${name}.pth`));
+    const io = await loadPth(fixture(`${name}_io.pth`));
+    const baseWidth = depth === 18 ? 8 : 4;
+    for (const norm of ['frozen', 'batch'] as const) {
+      const net = new ResNet({ depth, baseWidth, norm });
+      loadTorchvisionResNet(net, sd, `${name}.pth`);
+      net.eval();
+      torch.tidy(() => {
+        const feats = torch.noGrad(() => net.forward(io.input));
+        for (const k of ['res2', 'res3', 'res4', 'res5'] as const)
+          close(feats[k], io[k], 1e-4, `${name} ${norm} ${k}`);
+      });
+      net.dispose();
+    }
+    torch.dispose([sd, io]);
+  });
+}
+
+test('msDeformAttnCore matches the grid_sample formulation in torch (points outside included)', async () => {
+  const io = await loadPth(fixture('msdeform.pth'), { key: 'io' });
+  torch.tidy(() => {
+    const out = msDeformAttnCore(
+      io.value,
+      [
+        [4, 5],
+        [2, 3],
+      ],
+      io.locations,
+      io.weights,
+    );
+    close(out, io.core, 1e-5, 'core');
+    // encoder reference points equal the reference's meshgrid construction
+    close(
+      encoderReferencePoints([
+        [4, 5],
+        [2, 3],
+      ]),
+      io.reference,
+      1e-6,
+      'reference points',
+    );
+  });
+  torch.dispose(io);
+});
+
+test('MSDeformAttn layer and deformable encoder layer match torch', async () => {
+  const state = await loadPth(fixture('msdeform.pth'), { key: 'state' });
+  const io = await loadPth(fixture('msdeform.pth'), { key: 'io' });
+  const shapes: [number, number][] = [
+    [4, 5],
+    [2, 3],
+  ];
+  const attn = new MSDeformAttn({ dModel: 16, nLevels: 2, nHeads: 2, nPoints: 2 });
+  attn.loadStateDict(prefixed(state, 'attn.'));
+  const layer = new DeformableEncoderLayer({
+    dModel: 16,
+    nHeads: 2,
+    nLevels: 2,
+    nPoints: 2,
+    dimFeedforward: 24,
+    numLayers: 1,
+  });
+  layer.loadStateDict(prefixed(state, 'layer.'));
+  torch.tidy(() => {
+    close(attn.forward(io.query, io.reference, io.input, shapes), io.attn_out, 1e-5, 'MSDeformAttn');
+    close(layer.forward(io.input, io.pos, io.reference, shapes), io.layer_out, 1e-5, 'encoder layer');
+  });
+  for (const m of [attn, layer] as Module[]) m.dispose();
+  torch.dispose([state, io]);
+});
+
+test('masked-attention decoder: every stage of class, mask and prompt predictions match torch', async () => {
+  const state = await loadPth(fixture('decoder.pth'), { key: 'state' });
+  const io = await loadPth(fixture('decoder.pth'), { key: 'io' });
+  const dec = new MaskedTransformerDecoder({
+    inChannels: 16,
+    numClasses: 3,
+    hiddenDim: 16,
+    numQueries: 6,
+    nHeads: 2,
+    dimFeedforward: 32,
+    decLayers: 4,
+    maskDim: 8,
+    promptDim: 4,
+  });
+  dec.loadStateDict(state);
+  assert.ok(io.full_rows.item() > 0, 'fixture exercises the all-masked-row rule');
+  torch.tidy(() => {
+    const preds = torch.noGrad(() => dec.forward([io.x0, io.x1, io.x2], io.mask_features));
+    assert.equal(preds.length, 5);
+    preds.forEach((p, i) => {
+      close(p.predLogits, io[`logits${i}`], 1e-4, `logits ${i}`);
+      close(p.predMasks, io[`masks${i}`], 1e-4, `masks ${i}`);
+      close(p.predPrompts.point, io[`point${i}`], 1e-4, `point ${i}`);
+      close(p.predPrompts.box, io[`box${i}`], 1e-4, `box ${i}`);
+    });
+  });
+  dec.dispose();
+  torch.dispose([state, io]);
+});
