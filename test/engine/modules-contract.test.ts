@@ -16,6 +16,7 @@ import {
   Embedding,
   FrozenBatchNorm2d,
   GroupNorm,
+  Identity,
   LayerNorm,
   LayerNorm2d,
   Linear,
@@ -164,6 +165,14 @@ const CASES: Case[] = [
       'layers.2.weight',
       'layers.2.bias',
     ],
+  },
+  {
+    name: 'Identity',
+    make: () => new Identity(),
+    inputs: () => [randn([2, 3])],
+    run: one,
+    shape: [2, 3],
+    keys: [],
   },
   {
     name: 'Dropout',
