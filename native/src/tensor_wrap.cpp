@@ -25,12 +25,14 @@ int64_t g_live = 0;
 int64_t g_unreported = 0;
 constexpr int64_t kReportBatch = 1 << 20;
 
-void ReportBytes(napi_env env, int64_t delta) {
-  g_unreported += delta;
+// Tensors are finalised synchronously inside V8's GC (see addon.cpp), and any napi call may run a GC, so
+// freeing never calls napi itself: it only counts bytes, and FlushReport() tells V8 later.
+void FlushReport(napi_env env) {
   if (g_unreported >= kReportBatch || g_unreported <= -kReportBatch) {
-    int64_t total = 0;
-    napi_adjust_external_memory(env, g_unreported, &total);
+    const int64_t delta = g_unreported;
     g_unreported = 0;
+    int64_t total = 0;
+    napi_adjust_external_memory(env, delta, &total);
   }
 }
 
@@ -60,21 +62,22 @@ struct TensorWrap {
   }
 
   // Drops this wrapper's reference now; the memory goes back to the allocator unless another tensor
-  // (a view, autograd's saved tensors, a parameter's .grad) still refers to it.
-  void Release(napi_env env) {
+  // (a view, autograd's saved tensors, a parameter's .grad) still refers to it. No napi calls here.
+  void Release() {
     if (!tensor.defined()) return;
     tensor.reset();
     --g_live;
-    ReportBytes(env, -reported);
+    g_unreported -= reported;
     reported = 0;
   }
 };
 
 // GC finalizer of a JS tensor.
-void FinalizeTensor(napi_env env, void* data, void* /*hint*/) {
+// It may run inside V8's GC, so it touches only C++ state: the byte count is settled by the next Wrap().
+void FinalizeTensor(napi_env /*env*/, void* data, void* /*hint*/) {
   auto* w = static_cast<TensorWrap*>(data);
   w->Untrack();
-  w->Release(env);
+  w->Release();
   delete w;
 }
 
@@ -112,7 +115,8 @@ TensorWrap* UnwrapChecked(const Napi::Value& v, const char* what) {
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
   TensorWrap* w = UnwrapChecked(info[0], "dispose()");
   w->Untrack();
-  w->Release(info.Env());
+  w->Release();
+  FlushReport(info.Env());
   return info.Env().Undefined();
 }
 
@@ -154,14 +158,18 @@ Napi::Value ScopeEnd(const Napi::CallbackInfo& info) {
   }
   std::vector<TensorWrap*> items = std::move(g_scopes.back().items);
   g_scopes.pop_back();
+  // Plain C++ from here until every pointer in `items` is dealt with: a napi call could run a GC whose
+  // finalizers delete wrappers still listed in `items`.
   for (TensorWrap* w : items) {
     if (w == nullptr) continue;
     w->scope = -1;
-    w->Release(env);
+    w->Release();
   }
   if (!g_scopes.empty()) {
     for (TensorWrap* w : kept) w->Track(static_cast<int32_t>(g_scopes.size() - 1));
   }
+  items.clear();
+  FlushReport(env);
   return env.Undefined();
 }
 
@@ -261,9 +269,10 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
     delete w;
     throw Napi::Error::New(env, "internal: could not wrap a tensor");
   }
-  ReportBytes(env, w->reported);
+  g_unreported += w->reported;
   ++g_live;
   if (!g_scopes.empty()) w->Track(static_cast<int32_t>(g_scopes.size() - 1));
+  FlushReport(env);
   return Napi::Value(env, obj);
 }
 

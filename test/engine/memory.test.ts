@@ -1,6 +1,5 @@
 // Memory: tidy scopes free what they create, dispose frees synchronously, and long runs keep resident
-// memory flat (the caching allocator; finalizers get a turn of the event loop per step, as a trainer's
-// loop gives them).
+// memory flat (the caching allocator; GC finalizers that run synchronously).
 import assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -69,7 +68,7 @@ test('dispose returns memory to the allocator synchronously; views keep their st
   assert.ok(torch.memory().inUseBytes < base + 1024 * 1024);
 });
 
-test('100k small ops inside tidy scopes leave resident memory flat', async () => {
+test('100k small ops inside tidy scopes leave resident memory flat, even without yielding', () => {
   const a = torch.randn([16]);
   const b = torch.randn([16]);
   const chunk = (): void => {
@@ -78,16 +77,11 @@ test('100k small ops inside tidy scopes leave resident memory flat', async () =>
       for (let i = 0; i < 500; i++) x = x.add(b).mul(0.5);
     });
   };
-  for (let i = 0; i < 40; i++) {
-    chunk();
-    await turn();
-  }
+  for (let i = 0; i < 40; i++) chunk();
   const live = torch.memory().liveTensors;
   const start = rss();
-  for (let i = 0; i < 100; i++) {
-    chunk(); // 1000 ops
-    await turn();
-  }
+  // one synchronous loop: JS wrappers are finalised inside the GC, not on a later event-loop turn
+  for (let i = 0; i < 100; i++) chunk(); // 1000 ops each
   const growth = rss() / start - 1;
   assert.equal(torch.memory().liveTensors, live);
   assert.ok(growth < 0.1, `RSS grew ${(growth * 100).toFixed(1)}% over 100k ops`);
@@ -132,13 +126,13 @@ test('1k steps of training a small MLP with SGD keep resident memory flat and le
   assert.ok(last < first * 0.5, `loss ${first} -> ${last}`);
 });
 
-test('forgotten tensors are garbage-collected (their sizes are reported to V8)', async () => {
+test('forgotten tensors are garbage-collected (their sizes are reported to V8), in a synchronous loop', () => {
   const before = torch.memory().liveTensors;
+  const start = rss();
   for (let i = 0; i < 300; i++) {
     torch.zeros([1024, 1024]); // 4 MiB each, never disposed: 1.2 GB if nothing were collected
-    if (i % 10 === 0) await turn();
   }
-  for (let i = 0; i < 5; i++) await turn();
   const alive = torch.memory().liveTensors - before;
   assert.ok(alive < 200, `${alive} of 300 forgotten tensors still alive`);
+  assert.ok(rss() - start < 800e6, `RSS grew by ${((rss() - start) / 1e6).toFixed(0)} MB`);
 });
