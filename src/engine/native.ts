@@ -3,6 +3,7 @@
 // TypeScript layer (tensor.ts, ops/*, nn/*) gives them PyTorch's names and argument conventions.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import type { Tensor } from './tensor.ts';
@@ -311,7 +312,12 @@ function load(): NativeAddon {
         '(needs libtorch: `sudo apt-get install libtorch-dev`, or WISH_TORCH_PYTHON / WISH_LIBTORCH, see docs/engine.md).',
     );
   }
-  return createRequire(import.meta.url)(addonPath) as NativeAddon;
+  const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
+  // Intra-op threads: every core (libtorch's default is half of them; DESIGN.md section 2 measured a
+  // ResNet step at 138 ms with 1 thread and 84 ms with 2 on a 2-core machine). WISH_NUM_THREADS overrides.
+  const envThreads = Number(process.env.WISH_NUM_THREADS);
+  addon.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+  return addon;
 }
 
 /** The addon. Other engine files call it as `N.add(...)`-style one-liners. */

@@ -1,7 +1,5 @@
-// Process-wide engine settings: threads, seeding, CUDA. Intra-op threads default to every core at load
-// (libtorch's own default is half the cores; DESIGN.md section 2 measured 138 -> 84 ms per ResNet step).
-import { availableParallelism } from 'node:os';
-
+// Process-wide engine settings: threads, seeding, CUDA. Intra-op threads are set to every core when the
+// addon loads (native.ts; WISH_NUM_THREADS overrides).
 import { N } from './native.ts';
 
 export const setNumThreads = (n: number): void => N.setNumThreads(n);
@@ -18,6 +16,3 @@ export const cuda = {
 };
 /** Linked libtorch version and build facts. */
 export const backendInfo = (): { torch: string; cxx11Abi: boolean; parallel: string } => N.version();
-
-const envThreads = Number(process.env.WISH_NUM_THREADS);
-setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
