@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <string>
@@ -162,23 +163,64 @@ const bool g_has_avx2 = __builtin_cpu_supports("avx2");
 #endif
 
 template <typename T>
-void FusedAdamw(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamwScalars& s, double step) {
-  const T c[8] = {static_cast<T>(1 - s.lr * s.weight_decay),
-                  static_cast<T>(s.beta1),
-                  static_cast<T>(1 - s.beta1),
-                  static_cast<T>(s.beta2),
-                  static_cast<T>(1 - s.beta2),
-                  static_cast<T>(std::sqrt(1 - std::pow(s.beta2, step))),
-                  static_cast<T>(-(s.lr / (1 - std::pow(s.beta1, step)))),
-                  static_cast<T>(s.eps)};
-  at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
+void AdamwConstants(const AdamwScalars& s, double step, T (&c)[8]) {
+  c[0] = static_cast<T>(1 - s.lr * s.weight_decay);
+  c[1] = static_cast<T>(s.beta1);
+  c[2] = static_cast<T>(1 - s.beta1);
+  c[3] = static_cast<T>(s.beta2);
+  c[4] = static_cast<T>(1 - s.beta2);
+  c[5] = static_cast<T>(std::sqrt(1 - std::pow(s.beta2, step)));
+  c[6] = static_cast<T>(-(s.lr / (1 - std::pow(s.beta1, step))));
+  c[7] = static_cast<T>(s.eps);
+}
+
+template <typename T>
+void AdamwRangeBest(T* p, const T* g, T* m, T* v, T* vmax, int64_t begin, int64_t end, const T (&c)[8]) {
 #if defined(__x86_64__)
-    if constexpr (std::is_same_v<T, float>) {
-      if (g_has_avx2) return AdamwRangeAvx2(p, g, m, v, vmax, begin, end, c);
-    }
+  if constexpr (std::is_same_v<T, float>) {
+    if (g_has_avx2) return AdamwRangeAvx2(p, g, m, v, vmax, begin, end, c);
+  }
 #endif
-    AdamwRange<T>(p, g, m, v, vmax, begin, end, c);
+  AdamwRange<T>(p, g, m, v, vmax, begin, end, c);
+}
+
+// One contiguous parameter's slice of a fused update.
+template <typename T>
+struct Segment {
+  T* p;
+  const T* g;
+  T* m;
+  T* v;
+  T* vmax;
+  int64_t n;
+  T c[8];
+};
+
+// Every segment in ONE parallel region (one fork/join per step instead of one per parameter: each join is
+// a barrier, and barriers are what an oversubscribed machine makes expensive).
+template <typename T>
+void FusedAdamw(const std::vector<Segment<T>>& segs) {
+  if (segs.empty()) return;
+  std::vector<int64_t> start(segs.size() + 1, 0);  // start[k]: first global element of segment k
+  for (size_t k = 0; k < segs.size(); ++k) start[k + 1] = start[k] + segs[k].n;
+  at::parallel_for(0, start.back(), 1 << 15, [&](int64_t begin, int64_t end) {
+    size_t k = std::upper_bound(start.begin(), start.end(), begin) - start.begin() - 1;
+    for (; k < segs.size() && start[k] < end; ++k) {
+      const Segment<T>& sg = segs[k];
+      const int64_t b = std::max(begin, start[k]) - start[k];
+      const int64_t e = std::min(end, start[k + 1]) - start[k];
+      AdamwRangeBest<T>(sg.p, sg.g, sg.m, sg.v, sg.vmax, b, e, sg.c);
+    }
   });
+}
+
+template <typename T>
+Segment<T> MakeSegment(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
+                       const c10::optional<at::Tensor>& vmax, const AdamwScalars& s, double step) {
+  Segment<T> sg{p.data_ptr<T>(), g.data_ptr<T>(), m.data_ptr<T>(), v.data_ptr<T>(),
+                vmax ? vmax->data_ptr<T>() : nullptr, p.numel(), {}};
+  AdamwConstants<T>(s, step, sg.c);
+  return sg;
 }
 
 bool CanFuse(bool maximize, const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
@@ -230,6 +272,8 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
 
   at::NoGradGuard no_grad;
   std::vector<bool> updated(n, false);
+  std::vector<Segment<float>> f32;  // fused later, all in one parallel region
+  std::vector<Segment<double>> f64;
   for (size_t i = 0; i < n; ++i) {
     at::Tensor param = params[i];
     const at::Tensor& grad = param.grad();
@@ -242,19 +286,18 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
     const c10::optional<at::Tensor> vmax = s.amsgrad ? max_sqs[i] : c10::nullopt;
     if (CanFuse(s.maximize, param, grad, *exp_avgs[i], *exp_avg_sqs[i], vmax)) {
       if (param.scalar_type() == at::kFloat) {
-        FusedAdamw<float>(param.data_ptr<float>(), grad.data_ptr<float>(), exp_avgs[i]->data_ptr<float>(),
-                          exp_avg_sqs[i]->data_ptr<float>(), vmax ? vmax->data_ptr<float>() : nullptr,
-                          param.numel(), s, step);
+        f32.push_back(MakeSegment<float>(param, grad, *exp_avgs[i], *exp_avg_sqs[i], vmax, s, step));
       } else {
-        FusedAdamw<double>(param.data_ptr<double>(), grad.data_ptr<double>(), exp_avgs[i]->data_ptr<double>(),
-                           exp_avg_sqs[i]->data_ptr<double>(), vmax ? vmax->data_ptr<double>() : nullptr,
-                           param.numel(), s, step);
+        f64.push_back(MakeSegment<double>(param, grad, *exp_avgs[i], *exp_avg_sqs[i], vmax, s, step));
       }
     } else {
       AtenAdamw(param, grad, *exp_avgs[i], *exp_avg_sqs[i], vmax, s, step);
     }
     updated[i] = true;
   }
+  // `params` (and the grads they own) keep every segment's memory alive until here.
+  FusedAdamw(f32);
+  FusedAdamw(f64);
   return BoolArray(info.Env(), updated);
 }
 

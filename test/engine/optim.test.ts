@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tensor, zeros } from '../../src/engine/creation.ts';
+import { randn, tensor, zeros } from '../../src/engine/creation.ts';
+import { manualSeed } from '../../src/engine/runtime.ts';
 import { tidy } from '../../src/engine/memory.ts';
 import { N } from '../../src/engine/native.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
@@ -379,4 +380,31 @@ test('optimiser checkpoints: model tensors ride along; a file without optimiser 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('fused AdamW over several large parameters (split across threads) equals the ATen path', () => {
+  tidy(() => {
+    manualSeed(5);
+    const shapes = [[200, 200], [30000], [5], [3, 7]];
+    const fused = shapes.map((s) => randn(s).keep().requiresGrad_(true));
+    const plain = fused.map((p) => p.detach().clone().keep().requiresGrad_(true));
+    const opts = { lr: 0.01, weightDecay: 0.05, amsgrad: true };
+    const a = new AdamW(fused, opts);
+    const b = new AdamW(plain, { ...opts, maximize: true }); // maximize takes the ATen path
+    for (let step = 0; step < 3; step++) {
+      fused.forEach((p, i) => {
+        const g = randn(shapes[i]);
+        p.grad = g;
+        plain[i].grad = g.neg(); // maximize(-g) is minimise(g)
+      });
+      a.step();
+      b.step();
+    }
+    fused.forEach((p, i) => {
+      const diff = p.sub(plain[i]).abs().max().item();
+      assert.ok(diff < 1e-6, `parameter ${i} (${shapes[i]}): fused and ATen differ by ${diff}`);
+    });
+    a.dispose();
+    b.dispose();
+  });
 });
