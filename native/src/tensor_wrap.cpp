@@ -418,6 +418,12 @@ at::Device ArgDevice(const Napi::CallbackInfo& info, size_t i) {
 }
 
 void InitTensor(Napi::Env env, Napi::Object exports) {
+  // Scopes and the constructor are process-wide state tied to one JS environment.
+  static napi_env owner = nullptr;
+  if (owner != nullptr && owner != static_cast<napi_env>(env)) {
+    throw Napi::Error::New(env, "the wish engine can be loaded in one JS thread only (not in worker threads)");
+  }
+  owner = env;
   napi_value cls = nullptr;
   NAPI_THROW_IF_FAILED_VOID(env, napi_define_class(env, "NativeTensor", NAPI_AUTO_LENGTH, NativeCtor, nullptr, 0, nullptr, &cls));
   NAPI_THROW_IF_FAILED_VOID(env, napi_create_reference(env, cls, 1, &g_ctor));
