@@ -1,11 +1,9 @@
 // SAM's two-way transformer: prompt tokens and image pixels attend to each other in turn. Post-norm
 // blocks (LayerNorm eps 1e-5); cross attention works in D / downsampleRate channels. Key names follow the
 // official module (layers.<i>.self_attn.q_proj, ..., final_attn_token_to_image, norm_final_attn).
-// Linear layers are FastLinear: the image side has h*w rows per prompt (see fast-linear.ts for why).
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
-import { LayerNorm, Module, ModuleList } from '../engine/nn/index.ts';
-import { FastLinear as Linear } from './fast-linear.ts';
+import { LayerNorm, Linear, Module, ModuleList } from '../engine/nn/index.ts';
 
 /** Multi-head attention with separate q/k/v projections into `embeddingDim / downsampleRate` channels. */
 export class Attention extends Module {
