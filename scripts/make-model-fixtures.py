@@ -89,6 +89,7 @@ class SmallTorchvisionResNet(nn.Module):
 
 
 def resnet_fixtures():
+    torch.manual_seed(1)
     keys = {}
     for name, fn in (('resnet18', torchvision.models.resnet18), ('resnet50', torchvision.models.resnet50)):
         sd = fn(weights=None).state_dict()
@@ -176,6 +177,7 @@ def randomize(module, scale=0.3):
 
 
 def msdeform_fixtures():
+    torch.manual_seed(2)
     shapes = [(4, 5), (2, 3)]
     s = sum(h * w for h, w in shapes)
     n, lq, m, d, l, p = 2, 7, 2, 4, len(shapes), 3
@@ -204,6 +206,76 @@ def msdeform_fixtures():
         'query': q, 'input': inp, 'reference': ref, 'attn_out': attn_out, 'pos': pos, 'layer_out': layer_out,
     }
     save({'state': state, 'io': io}, 'msdeform.pth')
+
+
+class ConvGN(nn.Module):
+    """detectron2's Conv2d with a GroupNorm (keys weight, norm.weight, norm.bias), optional ReLU."""
+
+    def __init__(self, i, o, k, relu):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(o, i, k, k))
+        self.norm = nn.GroupNorm(o, o)
+        self.relu = relu
+
+    def forward(self, x):
+        y = self.norm(F.conv2d(x, self.weight, padding=self.weight.shape[-1] // 2))
+        return F.relu(y) if self.relu else y
+
+
+class Encoder(nn.Module):
+    def __init__(self, d, ffn, levels, heads, points, layers):
+        super().__init__()
+        self.level_embed = nn.Parameter(torch.empty(levels, d))
+        self.encoder = nn.Module()
+        self.encoder.layers = nn.ModuleList(EncoderLayer(d, ffn, levels, heads, points) for _ in range(layers))
+
+
+class PixelDecoder(nn.Module):
+    """Mask2Former's MSDeformAttnPixelDecoder (3 encoder levels res5, res4, res3; one FPN level res2)."""
+
+    def __init__(self, in_ch, d, mask_dim, ffn, heads, points, layers):
+        super().__init__()
+        self.d = d
+        self.input_proj = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(in_ch[k], d, 1), nn.GroupNorm(d, d)) for k in ('res5', 'res4', 'res3')
+        )
+        self.transformer = Encoder(d, ffn, 3, heads, points, layers)
+        self.adapter_1 = ConvGN(in_ch['res2'], d, 1, False)
+        self.layer_1 = ConvGN(d, d, 3, True)
+        self.mask_features = nn.Conv2d(d, mask_dim, 1)
+
+    def forward(self, feats):
+        srcs = [self.input_proj[i](feats[k]) for i, k in enumerate(('res5', 'res4', 'res3'))]
+        pos = [sine_pos(x, self.d // 2) for x in srcs]
+        shapes = [tuple(x.shape[-2:]) for x in srcs]
+        n = srcs[0].shape[0]
+        src = torch.cat([x.flatten(2).transpose(1, 2) for x in srcs], 1)
+        p = torch.cat(
+            [q.flatten(2).transpose(1, 2) + self.transformer.level_embed[l].view(1, 1, -1) for l, q in enumerate(pos)], 1
+        )
+        ref = reference_points(shapes)
+        for layer in self.transformer.encoder.layers:
+            src = layer(src, p, ref, shapes)
+        outs = [z.transpose(1, 2).view(n, -1, h, w) for z, (h, w) in zip(src.split([h * w for h, w in shapes], 1), shapes)]
+        lat = self.adapter_1(feats['res2'])
+        y = self.layer_1(lat + F.interpolate(outs[-1], size=lat.shape[-2:], mode='bilinear', align_corners=False))
+        return self.mask_features(y), outs
+
+
+def pixel_decoder_fixtures():
+    torch.manual_seed(3)
+    in_ch = {'res2': 6, 'res3': 8, 'res4': 10, 'res5': 12}
+    pd = PixelDecoder(in_ch, 16, 12, 24, 2, 2, 2)
+    randomize(pd)
+    with torch.no_grad():
+        for m in pd.modules():
+            if isinstance(m, nn.GroupNorm):
+                m.weight.uniform_(0.5, 1.5)
+    feats = {k: torch.randn(2, c, 64 // s, 96 // s) for (k, c), s in zip(in_ch.items(), (4, 8, 16, 32))}
+    with torch.no_grad():
+        mf, outs = pd(feats)
+    io = {**feats, 'mask_features': mf, 'ms0': outs[0], 'ms1': outs[1], 'ms2': outs[2]}
+    save({'state': pd.state_dict(), 'io': io}, 'pixel_decoder.pth')
 
 
 # ---- masked-attention decoder -------------------------------------------------------------------------------
@@ -319,21 +391,23 @@ class Decoder(nn.Module):
         preds = []
         pred, am = self.heads_(out, mask_features, sizes[0])
         preds.append(pred)
-        full_rows = 0
+        full_rows = partial_rows = 0
         for i in range(self.layers):
             lvl = i % 3
             full = am.sum(-1) == am.shape[-1]
             full_rows += int(full.sum())
+            partial_rows += int(((am.sum(-1) > 0) & ~full).sum())
             am[torch.where(full)] = False
             out = self.transformer_cross_attention_layers[i](out, src[lvl], am, pos[lvl], qpos)
             out = self.transformer_self_attention_layers[i](out, qpos)
             out = self.transformer_ffn_layers[i](out)
             pred, am = self.heads_(out, mask_features, sizes[(i + 1) % 3])
             preds.append(pred)
-        return preds, full_rows
+        return preds, full_rows, partial_rows
 
 
 def decoder_fixtures():
+    torch.manual_seed(4)
     d, heads, ffn, layers, queries, classes, mask_dim, dp = 16, 2, 32, 4, 6, 3, 8, 4
     dec = Decoder(d, heads, ffn, layers, queries, classes, mask_dim, dp)
     randomize(dec, 0.4)
@@ -341,10 +415,10 @@ def decoder_fixtures():
     xs = [torch.randn(b, d, 2, 3), torch.randn(b, d, 4, 6), torch.randn(b, d, 8, 12)]
     # a shared positive component makes some queries' masks negative everywhere, so the decoder's
     # 'unmask rows with nothing to attend to' rule is exercised as well as ordinary masking
-    mf = torch.randn(b, mask_dim, 16, 24) * 0.3 + 1.0
+    mf = torch.randn(b, mask_dim, 16, 24) * 0.5 + 0.5
     with torch.no_grad():
-        preds, full_rows = dec(xs, mf)
-    print(f'decoder: {full_rows} fully masked attention rows unmasked')
+        preds, full_rows, partial_rows = dec(xs, mf)
+    print(f'decoder: {full_rows} fully masked attention rows unmasked, {partial_rows} partly masked')
     io = {'x0': xs[0], 'x1': xs[1], 'x2': xs[2], 'mask_features': mf, 'full_rows': torch.tensor(full_rows)}
     for i, (logits, masks, point, box) in enumerate(preds):
         io.update({f'logits{i}': logits, f'masks{i}': masks, f'point{i}': point, f'box{i}': box})
@@ -355,4 +429,5 @@ if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
     resnet_fixtures()
     msdeform_fixtures()
+    pixel_decoder_fixtures()
     decoder_fixtures()

@@ -17,6 +17,7 @@ import {
   encoderReferencePoints,
   msDeformAttnCore,
 } from '../../src/model/pixel-decoder/ms-deform-attn.ts';
+import { MSDeformPixelDecoder } from '../../src/model/pixel-decoder/msdeform-pixel-decoder.ts';
 import { MaskedTransformerDecoder } from '../../src/model/transformer-decoder.ts';
 
 const fixture = (name: string): string => new URL(`../fixtures/model/${name}`, import.meta.url).pathname;
@@ -135,6 +136,35 @@ test('MSDeformAttn layer and deformable encoder layer match torch', async () => 
   torch.dispose([state, io]);
 });
 
+test('MSDeformPixelDecoder (projections, 2 encoder layers, FPN level, mask features) matches torch', async () => {
+  const state = await loadPth(fixture('pixel_decoder.pth'), { key: 'state' });
+  const io = await loadPth(fixture('pixel_decoder.pth'), { key: 'io' });
+  const pd = new MSDeformPixelDecoder({
+    inputShapes: {
+      res2: { channels: 6, stride: 4 },
+      res3: { channels: 8, stride: 8 },
+      res4: { channels: 10, stride: 16 },
+      res5: { channels: 12, stride: 32 },
+    },
+    convDim: 16,
+    maskDim: 12,
+    encoderLayers: 2,
+    heads: 2,
+    dimFeedforward: 24,
+    points: 2,
+  });
+  pd.loadStateDict(state);
+  torch.tidy(() => {
+    const out = torch.noGrad(() =>
+      pd.forward({ res2: io.res2, res3: io.res3, res4: io.res4, res5: io.res5 }),
+    );
+    close(out.maskFeatures, io.mask_features, 1e-4, 'mask features');
+    out.multiScale.forEach((t, i) => close(t, io[`ms${i}`], 1e-4, `multi-scale ${i}`));
+  });
+  pd.dispose();
+  torch.dispose([state, io]);
+});
+
 test('masked-attention decoder: every stage of class, mask and prompt predictions match torch', async () => {
   const state = await loadPth(fixture('decoder.pth'), { key: 'state' });
   const io = await loadPth(fixture('decoder.pth'), { key: 'io' });
@@ -150,7 +180,7 @@ test('masked-attention decoder: every stage of class, mask and prompt prediction
     promptDim: 4,
   });
   dec.loadStateDict(state);
-  assert.ok(io.full_rows.item() > 0, 'fixture exercises the all-masked-row rule');
+  assert.ok(io.full_rows.item() > 0, 'the fixture exercises the all-masked-row rule');
   torch.tidy(() => {
     const preds = torch.noGrad(() => dec.forward([io.x0, io.x1, io.x2], io.mask_features));
     assert.equal(preds.length, 5);
