@@ -6,6 +6,7 @@ import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
 import { encode } from '../data/mask/index.ts';
 import type { BinaryMask, Box, CocoRle } from '../data/mask/index.ts';
+import type { WishModel } from './wish-model.ts';
 
 export interface Instance {
   /** class index 0..C-1, or the categoryIds entry for it when given */
@@ -130,6 +131,30 @@ function imageInstances(
   // top-k is in class-probability order; the final score also weighs the mask
   result.sort((a, b) => b.score - a.score);
   return result;
+}
+
+/**
+ * Runs the model in eval mode without gradients on a batch of normalised images [B, 3, H, W] and returns
+ * each image's instances (the model's train/eval mode is restored afterwards).
+ */
+export function predictInstances(
+  model: WishModel,
+  images: Tensor,
+  frames: ImageFrame[],
+  opts: InferenceOptions = {},
+): Instance[][] {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return torch.noGrad(() =>
+      torch.tidy(() => {
+        const out = model.forward(images);
+        return instanceInference(out.predLogits, out.predMasks, frames, opts);
+      }),
+    );
+  } finally {
+    model.train(wasTraining);
+  }
 }
 
 /** COCO [x, y, w, h] bounding box of the nonzero pixels of a row-major mask; zeros when empty. */

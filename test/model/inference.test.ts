@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/engine/index.ts';
 import { decode } from '../../src/data/mask/index.ts';
-import { instanceInference, maskBox, toCocoResults } from '../../src/model/inference.ts';
+import { buildModel } from '../../src/model/build.ts';
+import { instanceInference, maskBox, predictInstances, toCocoResults } from '../../src/model/inference.ts';
 
 const sig = (x: number): number => 1 / (1 + Math.exp(-x));
 const ln = Math.log;
@@ -119,4 +120,36 @@ test('maskBox and COCO results (RLE decodes back to the mask)', () => {
     assert.deepEqual(r.segmentation.size, [8, 8]);
     assert.deepEqual(decode(r.segmentation).data, insts[i].mask.data);
   });
+});
+
+test('predictInstances runs a model end to end: k instances per image at the original size, mode restored', () => {
+  torch.manualSeed(3);
+  const model = buildModel({
+    numClasses: 3,
+    promptDim: 8,
+    inputSize: 64,
+    backbone: { kind: 'small-cnn', widths: [8, 8, 16, 16], depth: 1 },
+    pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
+    decoder: { hiddenDim: 16, numQueries: 4, nHeads: 2, dimFeedforward: 32, layers: 2 },
+  });
+  model.train();
+  const res = torch.tidy(() =>
+    predictInstances(model, torch.randn([2, 3, 64, 64]), [
+      { resized: [64, 48], original: [100, 75] },
+      { resized: [64, 64] },
+    ]),
+  );
+  assert.equal(model.training, true);
+  assert.deepEqual(
+    res.map((r) => r.length),
+    [4, 4],
+  );
+  assert.deepEqual([res[0][0].mask.height, res[0][0].mask.width], [100, 75]);
+  assert.deepEqual([res[1][0].mask.height, res[1][0].mask.width], [64, 64]);
+  for (const r of res) {
+    for (let i = 1; i < r.length; i++) assert.ok(r[i - 1].score >= r[i].score);
+    for (const inst of r)
+      assert.ok(inst.score >= 0 && inst.score <= 1 && inst.categoryId >= 0 && inst.categoryId < 3);
+  }
+  model.dispose();
 });
