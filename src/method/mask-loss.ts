@@ -10,20 +10,13 @@ function check2d(name: string, t: Tensor): void {
 
 /**
  * batch_sigmoid_ce_loss: mean over points of BCE(logit_q, target_t) for every pair.
- * logits [Q, P], targets [T, P] -> [Q, T]. Written as two matmuls: BCE(x, t) = softplus(-x) t + softplus(x) (1 - t).
+ * logits [Q, P], targets [T, P] -> [Q, T]. BCE(x, t) = softplus(x) - x t, so one matmul does it.
  */
 export function pairwiseSigmoidCe(logits: Tensor, targets: Tensor): Tensor {
   check2d('pairwiseSigmoidCe logits', logits);
   check2d('pairwiseSigmoidCe targets', targets);
   const p = logits.shape[1];
-  return torch.tidy(() => {
-    const pos = torch.softplus(logits.neg()); // BCE against 1
-    const neg = torch.softplus(logits); // BCE against 0
-    return pos
-      .matmul(targets.t())
-      .add(neg.matmul(targets.rsub(1).t()))
-      .div(p);
-  });
+  return torch.tidy(() => torch.softplus(logits).sum(1).unsqueeze(1).sub(logits.matmul(targets.t())).div(p));
 }
 
 /**
@@ -38,6 +31,34 @@ export function pairwiseDice(logits: Tensor, targets: Tensor): Tensor {
     const num = s.matmul(targets.t()).mul(2).add(1);
     const den = s.sum(-1).unsqueeze(1).add(targets.sum(-1).unsqueeze(0)).add(1);
     return num.div(den).rsub(1);
+  });
+}
+
+/**
+ * Mask2Former's matching distance ceWeight * CE + diceWeight * dice for every pair, with both
+ * products <x, t> and <sigmoid(x), t> from one matmul. logits [Q, P], targets [T, P] -> [Q, T].
+ */
+export function pairwiseMaskCost(
+  logits: Tensor,
+  targets: Tensor,
+  ceWeight: number,
+  diceWeight: number,
+): Tensor {
+  check2d('pairwiseMaskCost logits', logits);
+  check2d('pairwiseMaskCost targets', targets);
+  const [Q, p] = logits.shape;
+  return torch.tidy(() => {
+    const s = logits.sigmoid();
+    const prods = torch.cat([logits, s], 0).matmul(targets.t()); // [2Q, T]
+    const ce = torch
+      .softplus(logits)
+      .sum(1)
+      .unsqueeze(1)
+      .sub(prods.narrow(0, 0, Q))
+      .div(p);
+    const den = s.sum(1).unsqueeze(1).add(targets.sum(1).unsqueeze(0)).add(1);
+    const dice = prods.narrow(0, Q, Q).mul(2).add(1).div(den).rsub(1);
+    return ce.mul(ceWeight).add(dice.mul(diceWeight));
   });
 }
 

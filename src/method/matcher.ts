@@ -12,9 +12,8 @@ import * as torch from '../engine/index.ts';
 import type { Generator, Tensor } from '../engine/index.ts';
 import type { MatcherConfig } from './config.ts';
 import { linearSumAssignment } from './hungarian.ts';
-import { pairwiseDice, pairwiseSigmoidCe } from './mask-loss.ts';
 import { pointSample, uniformPoints } from './point-sample.ts';
-import { pairwisePromptKl } from './prompt-kl.ts';
+import { pairwisePromptKlFromLogProbs } from './prompt-kl.ts';
 import type { ImageTargets, LayerPrediction } from './types.ts';
 
 /** One image's match. */
@@ -52,8 +51,112 @@ function levelChoice(config: MatcherConfig, levels: number): number | null {
 }
 
 /**
- * The Eq. 14 cost for image b of one layer. logits [Q, C+1], masks [Q, h, w], prompts [Q, 2, Dp] (the
- * image's label kind) are image b's slices; coords [1, P, 2] the shared uniform points.
+ * What one layer's cost needs from the predictions, computed once for every image of the batch:
+ * class probabilities, mask logits at each image's points (and their sigmoid), the predicted prompt
+ * log-probabilities of each kind.
+ */
+interface PreparedLayer {
+  probs: Tensor; // [B, Q, C+1]
+  /** [B, 2Q, P]: mask logits at the points stacked over their sigmoid (one matmul gives CE and dice). */
+  stacked: Tensor;
+  softplusSum: Tensor; // [B, Q]
+  sigmoidSum: Tensor; // [B, Q]
+  logQ: { point: Tensor | null; box: Tensor | null }; // [B, Q, 2*Dp]
+  coords: Tensor; // [B, P, 2]
+}
+
+function prepareLayer(
+  pred: LayerPrediction,
+  coords: Tensor,
+  targets: ImageTargets[],
+  config: MatcherConfig,
+): PreparedLayer {
+  const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
+  const s = x.sigmoid();
+  const kinds = new Set(targets.map((t) => (t.prompts ? t.prompts.kind : null)));
+  const logQ = (kind: 'point' | 'box'): Tensor | null =>
+    config.promptWeight > 0 && kinds.has(kind)
+      ? pred.predPrompts[kind].float().logSoftmax(-1).flatten(2)
+      : null;
+  return {
+    probs: pred.predLogits.float().softmax(-1),
+    stacked: torch.cat([x, s], 1),
+    softplusSum: torch.softplus(x).sum(2),
+    sigmoidSum: s.sum(2),
+    logQ: { point: logQ('point'), box: logQ('box') },
+    coords,
+  };
+}
+
+interface CostTensors {
+  total: Tensor;
+  classCost: Tensor;
+  promptCost: Tensor | null;
+  maskCost: Tensor;
+  level: Tensor;
+  perLevel: Tensor;
+}
+
+/** Eq. 11-14 for image b of a prepared layer; all [Q, T] (perLevel [Q, T, K]). */
+function costTensors(l: PreparedLayer, b: number, target: ImageTargets, config: MatcherConfig): CostTensors {
+  const [, Q2, P] = l.stacked.shape;
+  const Q = Q2 / 2;
+  const T = target.classes.length;
+  const K = target.masks.levels;
+  const C1 = l.probs.shape[2];
+  if (target.masks.count !== T) {
+    throw new Error(`matcher: ${T} target classes but ${target.masks.count} mask targets`);
+  }
+  for (const c of target.classes) {
+    if (!(Number.isInteger(c) && c >= 0 && c < C1 - 1)) {
+      throw new Error(`matcher: target class ${c} outside [0, ${C1 - 1})`);
+    }
+  }
+  const fixed = levelChoice(config, K);
+  const device = l.probs.device;
+  // Eq. 11: minus the probability of the target's class.
+  const tgtIds = torch.tensor(target.classes, { dtype: 'int64', device });
+  const classCost = l.probs.select(0, b).indexSelect(1, tgtIds).neg(); // [Q, T]
+
+  // Eq. 13: Mask2Former's distance (ceW * CE + diceW * dice) to every level, on the image's points;
+  // BCE(x, t) = softplus(x) - x t and dice's <sigmoid(x), t> come from one matmul.
+  const tgt = target.masks
+    .sampleAll(l.coords.narrow(0, b, 1))
+    .reshape(T * K, P)
+    .float(); // [T*K, P]
+  const prods = l.stacked.select(0, b).matmul(tgt.t()); // [2Q, T*K]
+  const ce = l.softplusSum
+    .select(0, b)
+    .unsqueeze(1)
+    .sub(prods.narrow(0, 0, Q))
+    .div(P);
+  const den = l.sigmoidSum.select(0, b).unsqueeze(1).add(tgt.sum(1).unsqueeze(0)).add(1);
+  const dice = prods.narrow(0, Q, Q).mul(2).add(1).div(den).rsub(1);
+  const perLevel = ce.mul(config.maskCeWeight).add(dice.mul(config.maskDiceWeight)).reshape(Q, T, K);
+  let maskCost: Tensor;
+  let level: Tensor;
+  if (fixed === null) {
+    const m = perLevel.min(2);
+    maskCost = m.values;
+    level = m.indices;
+  } else {
+    maskCost = perLevel.select(2, fixed);
+    level = torch.full([Q, T], fixed, { dtype: 'int64', device });
+  }
+
+  // Eq. 12: KL between the target and predicted prompt latents (the image's label kind).
+  const logQ = target.prompts ? l.logQ[target.prompts.kind] : null;
+  const promptCost =
+    logQ && target.prompts ? pairwisePromptKlFromLogProbs(logQ.select(0, b), target.prompts.latents) : null;
+
+  let total = classCost.mul(config.classWeight).add(maskCost.mul(config.maskWeight));
+  if (promptCost) total = total.add(promptCost.mul(config.promptWeight));
+  return { total, classCost, promptCost, maskCost, level, perLevel };
+}
+
+/**
+ * The Eq. 14 cost matrices of one image, for tests and inspection. logits [Q, C+1], masks [Q, h, w],
+ * prompts [Q, 2, Dp] (the image's label kind, or null); coords [1, P, 2] the image's points.
  */
 export function imageCosts(
   logits: Tensor,
@@ -65,62 +168,27 @@ export function imageCosts(
 ): ImageCosts {
   const Q = logits.shape[0];
   const T = target.classes.length;
-  const K = target.masks.levels;
-  if (target.masks.count !== T) {
-    throw new Error(`matcher: ${T} target classes but ${target.masks.count} mask targets`);
-  }
-  const fixed = levelChoice(config, K);
   return torch.noGrad(() =>
     torch.tidy(() => {
-      const C1 = logits.shape[1];
-      for (const c of target.classes) {
-        if (!(Number.isInteger(c) && c >= 0 && c < C1 - 1)) {
-          throw new Error(`matcher: target class ${c} outside [0, ${C1 - 1})`);
-        }
-      }
-      const tgtIds = torch.tensor(target.classes, { dtype: 'int64', device: logits.device });
-      // Eq. 11: minus the probability of the target's class.
-      const classCost = logits.softmax(-1).indexSelect(1, tgtIds).neg(); // [Q, T]
-
-      // Eq. 13: mask distance to every level on the shared uniform points, then min over levels.
-      const P = coords.shape[1];
-      const predPts = pointSample(masks.unsqueeze(0), coords).squeeze(0).float(); // [Q, P]
-      const tgtPts = target.masks.sampleAll(coords).reshape(T * K, P); // [T*K, P]
-      const perLevel = pairwiseSigmoidCe(predPts, tgtPts)
-        .mul(config.maskCeWeight)
-        .add(pairwiseDice(predPts, tgtPts).mul(config.maskDiceWeight))
-        .reshape(Q, T, K);
-      let maskCost: Tensor;
-      let level: Tensor;
-      if (fixed === null) {
-        const m = perLevel.min(2);
-        maskCost = m.values;
-        level = m.indices;
-      } else {
-        maskCost = perLevel.select(2, fixed);
-        level = torch.full([Q, T], fixed, { dtype: 'int64' });
-      }
-
-      // Eq. 12: KL between target and predicted prompt latents.
-      const usePrompt = config.promptWeight > 0 && prompts !== null && target.prompts;
-      const promptCost = usePrompt
-        ? pairwisePromptKl(prompts.float(), target.prompts!.latents.float())
-        : torch.zeros([Q, T], { device: logits.device });
-
-      const total = classCost
-        .mul(config.classWeight)
-        .add(promptCost.mul(config.promptWeight))
-        .add(maskCost.mul(config.maskWeight));
+      const kind = target.prompts?.kind ?? 'point';
+      const p = prompts ?? torch.zeros([Q, 2, 1]);
+      const pred: LayerPrediction = {
+        predLogits: logits.unsqueeze(0),
+        predMasks: masks.unsqueeze(0),
+        predPrompts: { point: p.unsqueeze(0), box: p.unsqueeze(0), [kind]: p.unsqueeze(0) },
+      };
+      const t = prompts ? target : { ...target, prompts: null };
+      const c = costTensors(prepareLayer(pred, coords, [t], config), 0, t, config);
       return {
-        total: total.toFloat32Array(),
-        classCost: classCost.toFloat32Array(),
-        promptCost: promptCost.toFloat32Array(),
-        maskCost: maskCost.toFloat32Array(),
-        level: Int32Array.from(level.toTypedArray() as BigInt64Array, Number),
-        maskCostPerLevel: perLevel.toFloat32Array(),
+        total: c.total.toFloat32Array(),
+        classCost: c.classCost.toFloat32Array(),
+        promptCost: c.promptCost ? c.promptCost.toFloat32Array() : new Float32Array(Q * T),
+        maskCost: c.maskCost.toFloat32Array(),
+        level: Int32Array.from(c.level.toTypedArray() as BigInt64Array, Number),
+        maskCostPerLevel: c.perLevel.toFloat32Array(),
         queries: Q,
         targets: T,
-        levels: K,
+        levels: target.masks.levels,
       };
     }),
   );
@@ -152,19 +220,19 @@ export function matchLayer(
   return torch.noGrad(() =>
     torch.tidy(() => {
       const coords = uniformPoints(B, config.numPoints, generator, pred.predMasks.device); // [B, P, 2]
+      const layer = prepareLayer(pred, coords, targets, config);
       return targets.map((t, b) => {
-        if (t.classes.length === 0 || Q === 0) return { queries: [], targets: [], levels: [] };
+        const T = t.classes.length;
+        if (T === 0 || Q === 0) return { queries: [], targets: [], levels: [] };
         return torch.tidy(() => {
-          const prompts = t.prompts ? pred.predPrompts[t.prompts.kind].select(0, b) : null;
-          const costs = imageCosts(
-            pred.predLogits.select(0, b),
-            pred.predMasks.select(0, b),
-            prompts,
-            t,
-            coords.narrow(0, b, 1),
-            config,
-          );
-          return assign(costs, `matcher cost of image ${b}`);
+          const c = costTensors(layer, b, t, config);
+          const a = linearSumAssignment(c.total.toFloat32Array(), Q, T, `matcher cost of image ${b}`);
+          const level = c.level.toTypedArray() as BigInt64Array;
+          return {
+            queries: a.rows,
+            targets: a.cols,
+            levels: a.rows.map((q, i) => Number(level[q * T + a.cols[i]])),
+          };
         });
       });
     }),

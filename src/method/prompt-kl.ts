@@ -22,10 +22,23 @@ export function pairwisePromptKl(pred: Tensor, target: Tensor): Tensor {
       `pairwisePromptKl: pred [${pred.shape.join(', ')}] and target [${target.shape.join(', ')}] differ in tokens or channels`,
     );
   }
+  return torch.tidy(() => pairwisePromptKlFromLogProbs(pred.logSoftmax(-1).flatten(1), target));
+}
+
+/**
+ * pairwisePromptKl with the prediction's log-softmax already taken and flattened: logQ [Q, K*D]
+ * (computed once per layer for every image), target [T, K, D] -> [Q, T].
+ */
+export function pairwisePromptKlFromLogProbs(logQ: Tensor, target: Tensor): Tensor {
+  checkLatents('pairwisePromptKl target', target);
+  if (logQ.ndim !== 2 || logQ.shape[1] !== target.shape[1] * target.shape[2]) {
+    throw new Error(
+      `pairwisePromptKl: predicted log-probabilities [${logQ.shape.join(', ')}] do not fit target [${target.shape.join(', ')}]`,
+    );
+  }
   return torch.tidy(() => {
-    const logP = target.logSoftmax(-1).flatten(1); // [T, K*D]
+    const logP = target.float().logSoftmax(-1).flatten(1); // [T, K*D]
     const p = logP.exp();
-    const logQ = pred.logSoftmax(-1).flatten(1); // [Q, K*D]
     const negEntropy = p.mul(logP).sum(1); // [T]: sum p log p
     return negEntropy.unsqueeze(0).sub(logQ.matmul(p.t())); // [Q, T]
   });

@@ -27,26 +27,27 @@ export interface SamGeometry {
 /** Logit given to points outside the original image (augmentation padding): surely background. */
 export const OUTSIDE_LOGIT = -1e4;
 
-interface AxisTaps {
-  index: Tensor; // [..., 4] int64 low-res indices
-  weight: Tensor; // [..., 4]
-  inside: Tensor; // [...] bool: the point lies in the original image along this axis
+interface Taps {
+  index: Tensor; // [n, P, 2, 4] int64 low-res indices per axis (x, y)
+  weight: Tensor; // [n, P, 2, 4]
 }
 
 /**
- * One axis of the postprocess chain. pos [...]: continuous coordinate in the original frame (pixel i
- * covers [i, i+1)). orig = H or W, input = newH or newW, L = imgSize, r = low-res size.
+ * Both axes of the postprocess chain at once. pos [n, P, 2]: continuous (x, y) in the original frame
+ * (pixel i covers [i, i+1)); orig = (W, H), input = (newW, newH), L = imgSize, r = low-res size.
  */
-function axisTaps(pos: Tensor, orig: number, input: number, L: number, r: number): AxisTaps {
+function taps(pos: Tensor, orig: [number, number], input: [number, number], L: number, r: number): Taps {
+  const opts = { dtype: pos.dtype, device: pos.device };
   // Second resize (cropped L-grid -> original), as interpolate: source = (out + 0.5) * in / out - 0.5.
   const s = pos
-    .mul(input / orig)
+    .mul(torch.tensor([input[0] / orig[0], input[1] / orig[1]], opts))
     .sub(0.5)
     .clampMin(0);
-  const k0 = s.floor().clampMax(input - 1);
-  const k1 = k0.add(1).clampMax(input - 1);
+  const last = torch.tensor([input[0] - 1, input[1] - 1], opts);
+  const k0 = s.floor().minimum(last);
+  const k1 = k0.add(1).minimum(last);
   const f = s.sub(k0).clamp(0, 1);
-  // First resize (low-res r -> L) read at each L-grid index k.
+  // First resize (low-res r -> L) read at each L-grid index k: two low-res taps and the weight of the second.
   const first = (k: Tensor): [Tensor, Tensor, Tensor] => {
     const t = k
       .add(0.5)
@@ -54,16 +55,15 @@ function axisTaps(pos: Tensor, orig: number, input: number, L: number, r: number
       .sub(0.5)
       .clampMin(0);
     const j0 = t.floor().clampMax(r - 1);
-    const j1 = j0.add(1).clampMax(r - 1);
-    return [j0, j1, t.sub(j0).clamp(0, 1)];
+    return [j0, j0.add(1).clampMax(r - 1), t.sub(j0).clamp(0, 1)];
   };
   const [a0, a1, g0] = first(k0);
   const [b0, b1, g1] = first(k1);
   const wk0 = f.rsub(1);
-  const index = torch.stack([a0, a1, b0, b1], -1).long();
-  const weight = torch.stack([wk0.mul(g0.rsub(1)), wk0.mul(g0), f.mul(g1.rsub(1)), f.mul(g1)], -1);
-  const inside = pos.ge(0).logicalAnd(pos.lt(orig));
-  return { index, weight, inside };
+  return {
+    index: torch.stack([a0, a1, b0, b1], -1).long(),
+    weight: torch.stack([wk0.mul(g0.rsub(1)), wk0.mul(g0), f.mul(g1.rsub(1)), f.mul(g1)], -1),
+  };
 }
 
 /** Original-frame coordinates [..., 2] of normalised augmented-frame points coords [..., 2]. */
@@ -113,23 +113,30 @@ export function sampleSamLogits(
   return torch.tidy(() => {
     const pts = coords.to('float64'); // composed maps in double, like the frame maps themselves
     const [x, y] = toOriginalFrame(pts, frame); // [n, P]
-    const ax = axisTaps(x, W, w, L, r);
-    const ay = axisTaps(y, H, h, L, r);
+    const pos = torch.stack([x, y], -1); // [n, P, 2]
+    const tp = taps(pos, [W, H], [w, h], L, r);
+    // 16 taps per point: flat index iy * r + ix into one r x r map, weight wy * wx.
+    const ix = tp.index.select(2, 0);
+    const iy = tp.index.select(2, 1);
     const n = c[0];
-    // 16 taps: flat index iy * r + ix, weight wy * wx.
-    const flat = ay.index
+    const within = iy
       .mul(r)
       .unsqueeze(-1)
-      .add(ax.index.unsqueeze(-2))
+      .add(ix.unsqueeze(-2))
       .reshape(n, 1, P * 16);
-    const wts = ay.weight.unsqueeze(-1).mul(ax.weight.unsqueeze(-2)).reshape(n, 1, P, 16).to(lowRes.dtype);
-    const inside = ax.inside.logicalAnd(ay.inside).unsqueeze(1); // [n, 1, P]
-    const src = lowRes.flatten(2); // [T, K, r*r]
-    const vals = src
-      .gather(2, flat.expand(T, K, P * 16))
-      .reshape(T, K, P, 16)
-      .mul(wts)
-      .sum(-1); // [T, K, P]
+    const wx = tp.weight.select(2, 0);
+    const wy = tp.weight.select(2, 1);
+    const wts = wy.unsqueeze(-1).mul(wx.unsqueeze(-2)).reshape(n, 1, P, 16).to(lowRes.dtype);
+    const inside = pos
+      .ge(0)
+      .logicalAnd(pos.lt(torch.tensor([W, H], { dtype: 'float64', device: pos.device })))
+      .all(-1)
+      .unsqueeze(1); // [n, 1, P]
+    // Dim-0 index_select into the flattened maps (libtorch's gather / index_select along an inner dim is
+    // far slower here): row (t, k) starts at (t * K + k) * r * r.
+    const rowStart = torch.arange(T * K, undefined, 1, { dtype: 'int64', device: lowRes.device }).mul(r * r);
+    const index = rowStart.reshape(T, K, 1).add(within); // [T, K, P*16]
+    const vals = lowRes.reshape(-1).indexSelect(0, index.flatten()).reshape(T, K, P, 16).mul(wts).sum(-1); // [T, K, P]
     return vals.where(inside, OUTSIDE_LOGIT);
   });
 }
@@ -217,6 +224,73 @@ export class SamMaskTargets implements MaskTargets {
       const [, , r] = this.lowRes.shape;
       const chosen = this.lowRes.flatten(0, 1).indexSelect(0, idx).reshape(targetIdx.length, 1, r, r);
       return sampleSamLogits(chosen, this.geometry, this.frame, coords).squeeze(1).gt(this.threshold).float();
+    });
+  }
+}
+
+/**
+ * Masks kept in the ORIGINAL frame, [T, K, H, W] (e.g. SAM's three postprocessed masks per target, made
+ * once when SAM runs, or its postprocessed logits with `threshold`), read at augmented-frame points: each
+ * point is mapped back through the frame map and sampled bilinearly, as Mask2Former point-samples its
+ * full-resolution ground truth (so binary masks give soft values within half a pixel of an edge; outside
+ * the original image reads 0). One affine map and one grid_sample per call: the cheap path for training.
+ * With `threshold` (for logits) the sampled value is compared: 1 where > threshold, else 0.
+ */
+export class FrameMaskTargets implements MaskTargets {
+  readonly count: number;
+  readonly levels: number;
+  private readonly scale: Tensor;
+  private readonly offset: Tensor;
+  /** masks are borrowed: the caller keeps them alive while this object is used. */
+  constructor(
+    readonly masks: Tensor,
+    readonly frame: FrameMap,
+    readonly threshold: number | null = null,
+  ) {
+    if (masks.ndim !== 4) {
+      throw new Error(`FrameMaskTargets: masks must be [T, K, H, W], got [${masks.shape.join(', ')}]`);
+    }
+    const [T, K, H, W] = masks.shape;
+    if (frame.srcWidth !== W || frame.srcHeight !== H) {
+      throw new Error(
+        `FrameMaskTargets: masks are ${W}x${H} but the frame map starts from ${frame.srcWidth}x${frame.srcHeight}`,
+      );
+    }
+    this.count = T;
+    this.levels = K;
+    // grid_sample coordinate g = 2 x / W - 1 of the original-frame x = (c * dstW - tx) / sx.
+    const opts = { dtype: 'float32' as const, device: masks.device };
+    this.scale = torch
+      .tensor([(2 * frame.dstWidth) / (frame.sx * W), (2 * frame.dstHeight) / (frame.sy * H)], opts)
+      .keep();
+    this.offset = torch
+      .tensor([(-2 * frame.tx) / (frame.sx * W) - 1, (-2 * frame.ty) / (frame.sy * H) - 1], opts)
+      .keep();
+  }
+  /** Releases the two small tensors this object owns (not the masks). */
+  dispose(): void {
+    this.scale.dispose();
+    this.offset.dispose();
+  }
+  private read(maps: Tensor, coords: Tensor): Tensor {
+    // maps [N, C, H, W], coords [N, P, 2] -> [N, C, P]
+    const grid = coords.float().mul(this.scale).add(this.offset).unsqueeze(2);
+    const v = torch.gridSample(maps.float(), grid, { alignCorners: false }).squeeze(3);
+    return this.threshold === null ? v : v.gt(this.threshold).float();
+  }
+  sampleAll(coords: Tensor): Tensor {
+    return torch.tidy(() => {
+      const P = coords.shape[1];
+      const pts = coords.shape[0] === this.count ? coords : coords.expand(this.count, P, 2);
+      return this.read(this.masks, pts);
+    });
+  }
+  samplePairs(targetIdx: number[], levels: number[], coords: Tensor): Tensor {
+    return torch.tidy(() => {
+      const idx = pairIndex(targetIdx, levels, this.count, this.levels).to(this.masks.device);
+      const [, , H, W] = this.masks.shape;
+      const chosen = this.masks.reshape(this.count * this.levels, 1, H, W).indexSelect(0, idx);
+      return this.read(chosen, coords).squeeze(1);
     });
   }
 }

@@ -6,10 +6,18 @@ import { test } from 'node:test';
 
 import * as torch from '../../src/engine/index.ts';
 import type { Tensor } from '../../src/engine/index.ts';
-import { composeMaps, cropMap, flipMap, identityMap, resizeMap } from '../../src/data/augment/frame-map.ts';
+import {
+  composeMaps,
+  cropMap,
+  flipMap,
+  identityMap,
+  mapPoint,
+  resizeMap,
+} from '../../src/data/augment/frame-map.ts';
 import { postprocessMasks } from '../../src/sam/postprocess.ts';
 import {
   DenseMaskTargets,
+  FrameMaskTargets,
   OUTSIDE_LOGIT,
   SamMaskTargets,
   samLogitsInFrame,
@@ -121,4 +129,58 @@ test('full masks: one level, bilinear point samples of the augmented-frame mask 
   ]);
   assert.deepEqual(t.sampleAll(coords).toArray(), [[[0, 1, 0.75]]]);
   assert.deepEqual(t.samplePairs([0], [0], coords).toArray(), [[0, 1, 0.75]]);
+});
+
+test('original-frame masks (SAM postprocessed once) read through the frame map agree with the low-res path', () => {
+  const low = lowRes();
+  const frame = composeMaps(flipMap(21, 30), cropMap(21, 30, -3, 2, 26, 26)); // 3 padding columns, crop 2 rows
+  const exact = new SamMaskTargets(low, geo, frame);
+  const cached = new FrameMaskTargets(postprocessMasks(low, geo), frame, 0);
+  // At the original pixel centres (mapped into the augmented frame) bilinear sampling reads the pixels.
+  const pts: number[][] = [];
+  for (let y = 2; y < 30; y += 3)
+    for (let x = 0; x < 21; x += 2) pts.push(mapPoint(frame, [x + 0.5, y + 0.5]));
+  const coords = torch.tensor([pts.map(([x, y]) => [x / 26, y / 26])]);
+  assert.deepEqual(cached.sampleAll(coords).toArray(), exact.sampleAll(coords).toArray());
+  const pc = coords.expand(2, pts.length, 2).contiguous();
+  assert.deepEqual(
+    cached.samplePairs([1, 0], [2, 1], pc).toArray(),
+    exact.samplePairs([1, 0], [2, 1], pc).toArray(),
+  );
+  // Points in the padding read background; binary masks without a threshold read soft values as Mask2Former.
+  assert.deepEqual(
+    cached
+      .sampleAll(torch.tensor([[[1 / 26, 0.5]]]))
+      .flatten()
+      .toArray(),
+    [0, 0, 0, 0, 0, 0],
+  );
+  const binary = new FrameMaskTargets(
+    torch.tensor([
+      [
+        [
+          [0, 1],
+          [1, 1],
+        ],
+      ],
+    ]),
+    identityMap(2, 2),
+  );
+  assert.deepEqual(
+    binary
+      .sampleAll(
+        torch.tensor([
+          [
+            [0.25, 0.25],
+            [0.5, 0.5],
+          ],
+        ]),
+      )
+      .toArray(),
+    [[[0, 0.75]]],
+  );
+  assert.throws(
+    () => new FrameMaskTargets(torch.zeros([1, 3, 5, 5]), identityMap(4, 5)),
+    /masks are 5x5 but the frame map starts from 4x5/,
+  );
 });

@@ -1,0 +1,185 @@
+// Micro-benchmark of the WISH matcher and losses on one training iteration's shapes: batch 8, 16 queries,
+// ~4 targets per image with SAM's 3 masks each, the last decoder layer plus aux layers, prompt latents
+// 2 x 256, CAMs. SAM targets either as original-frame masks made once by SAM's postprocess
+// (--target-kind frame, FrameMaskTargets) or as cached low-res 256 x 256 logits read through the exact
+// postprocess chain at every use (--target-kind lowres, SamMaskTargets). Times (median over --iters):
+//   match    - Hungarian matching of every layer (Eq. 11-14)
+//   loss     - Eq. 15 on every layer + Eq. 17 + Eq. 19, forward
+//   backward - backward of that loss to the prediction tensors (leaves here)
+// Usage: npm run bench:method -- [--points 1024] [--mask 24] [--layers 4] [--batch 8] [--queries 16]
+//        [--targets 4] [--classes 4] [--iters 20] [--target-kind frame|lowres]
+// The last line is JSON. The default is the cpu-small shape (96 px images, 24 x 24 masks, 3 decoder
+// layers + the initial prediction); `--points 12544 --mask 64 --layers 10` is a paper-sized point count.
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Presets, SingleBar } from 'cli-progress';
+
+import * as torch from '../src/engine/index.ts';
+import type { Tensor } from '../src/engine/index.ts';
+import { identityMap } from '../src/data/augment/frame-map.ts';
+import {
+  FrameMaskTargets,
+  SamMaskTargets,
+  matchLayer,
+  wishLoss,
+  wishLossConfig,
+  type ImageTargets,
+  type LayerPrediction,
+} from '../src/method/index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    points: { type: 'string', default: '1024' },
+    mask: { type: 'string', default: '24' },
+    layers: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '8' },
+    queries: { type: 'string', default: '16' },
+    targets: { type: 'string', default: '4' },
+    classes: { type: 'string', default: '4' },
+    iters: { type: 'string', default: '20' },
+    'target-kind': { type: 'string', default: 'frame' },
+  },
+});
+const kind = args['target-kind'];
+if (kind !== 'frame' && kind !== 'lowres')
+  throw new Error(`--target-kind must be frame or lowres, got ${kind}`);
+delete (args as Record<string, unknown>)['target-kind'];
+const o = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Number(v)])) as Record<string, number>;
+for (const [k, v] of Object.entries(o)) {
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`--${k} must be a positive integer, got ${args[k as keyof typeof args]}`);
+}
+const { points: P, mask: h, layers: nLayers, batch: B, queries: Q, targets: T, classes: C, iters } = o;
+const Dp = 256;
+const image = 96;
+const g = new torch.Generator(0);
+
+// Fixed inputs: SAM targets for every image (3 low-res maps each), 1..T targets per image (mean ~T).
+const geo = {
+  imgSize: 1024,
+  inputSize: [1024, 1024] as [number, number],
+  originalSize: [image, image] as [number, number],
+};
+const targets: ImageTargets[] = Array.from({ length: B }, (_, b) => {
+  const n = Math.max(1, T - 1 + (b % 3)); // T-1, T, T+1, ...
+  return torch.keep({
+    classes: Array.from({ length: n }, (_, i) => (b + i) % C),
+    masks:
+      kind === 'lowres'
+        ? new SamMaskTargets(
+            torch.randn([n, 3, 256, 256], { generator: g }).keep(),
+            geo,
+            identityMap(image, image),
+          )
+        : new FrameMaskTargets(
+            torch.rand([n, 3, image, image], { generator: g }).gt(0.5).float().keep(),
+            identityMap(image, image),
+          ),
+    prompts: { kind: b % 2 ? 'box' : 'point', latents: torch.randn([n, 2, Dp], { generator: g }).keep() },
+  } as ImageTargets);
+});
+const totalTargets = targets.reduce((s, t) => s + t.classes.length, 0);
+
+function layer(): LayerPrediction {
+  return {
+    predLogits: torch.randn([B, Q, C + 1], { generator: g }).requiresGrad_(),
+    predMasks: torch.randn([B, Q, h, h], { generator: g }).mul(3).requiresGrad_(),
+    predPrompts: {
+      point: torch.randn([B, Q, 2, Dp], { generator: g }).requiresGrad_(),
+      box: torch.randn([B, Q, 2, Dp], { generator: g }).requiresGrad_(),
+    },
+  };
+}
+const config = wishLossConfig({ numPoints: P, matcher: { numPoints: P } });
+
+const times = { match: [] as number[], loss: [] as number[], backward: [] as number[] };
+// Process CPU time as well as wall time: on a shared, loaded machine wall time mostly measures waiting.
+const cpu = { match: [] as number[], loss: [] as number[], backward: [] as number[] };
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const bar = new SingleBar(
+  { format: 'bench:method {bar} {value}/{total} iterations | {rate} it/s | ETA {eta}s', hideCursor: true },
+  Presets.shades_classic,
+);
+const warmup = 3;
+bar.start(warmup + iters, 0, { rate: '0.0' });
+const started = performance.now();
+for (let it = 0; it < warmup + iters; it++) {
+  torch.tidy(() => {
+    const layers = Array.from({ length: nLayers }, layer);
+    const cams = torch.randn([B, C, 3, 3], { generator: g }).requiresGrad_();
+    const pred = { ...layers[0], aux: layers.slice(1), camMaps: cams, camLogits: cams.mean([2, 3]) };
+    let t0 = performance.now();
+    let c0 = cpuMs();
+    for (const l of layers) matchLayer(l, targets, config.matcher, g);
+    const match = performance.now() - t0;
+    const matchCpu = cpuMs() - c0;
+    // wishLoss matches again inside; its loss time is (its time - the matching time measured above).
+    t0 = performance.now();
+    c0 = cpuMs();
+    const out = wishLoss(pred, targets, config, { iteration: 0, generator: g });
+    const loss = performance.now() - t0 - match;
+    const lossCpu = cpuMs() - c0 - matchCpu;
+    t0 = performance.now();
+    c0 = cpuMs();
+    out.total.backward();
+    const backward = performance.now() - t0;
+    const backwardCpu = cpuMs() - c0;
+    if (it >= warmup) {
+      times.match.push(match);
+      times.loss.push(Math.max(0, loss));
+      times.backward.push(backward);
+      cpu.match.push(matchCpu);
+      cpu.loss.push(Math.max(0, lossCpu));
+      cpu.backward.push(backwardCpu);
+    }
+    return undefined as Tensor | undefined;
+  });
+  const secs = (performance.now() - started) / 1000;
+  bar.update(it + 1, { rate: ((it + 1) / secs).toFixed(1) });
+}
+bar.stop();
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const r = {
+  match_ms: median(times.match),
+  loss_ms: median(times.loss),
+  backward_ms: median(times.backward),
+};
+const total = r.match_ms + r.loss_ms + r.backward_ms;
+const rc = { match: median(cpu.match), loss: median(cpu.loss), backward: median(cpu.backward) };
+const totalCpu = rc.match + rc.loss + rc.backward;
+const load = loadavg()[0];
+console.log(
+  `batch ${B}, ${Q} queries, ${totalTargets} targets (${(totalTargets / B).toFixed(1)}/image), ${nLayers} layers, ` +
+    `${P} points, masks ${h}x${h}, ${kind} SAM targets, ${torch.getNumThreads()} threads`,
+);
+console.log(`load average ${load.toFixed(1)} on ${availableParallelism()} cores        wall       cpu`);
+const row = (name: string, w: number, c: number): void =>
+  console.log(`${name.padEnd(30)} ${w.toFixed(1).padStart(8)} ms ${c.toFixed(1).padStart(8)} ms`);
+row('matching (all layers)', r.match_ms, rc.match);
+row('losses forward (all terms)', r.loss_ms, rc.loss);
+row('losses backward', r.backward_ms, rc.backward);
+row('total', total, totalCpu);
+console.log(
+  JSON.stringify({
+    bench: 'method',
+    target_kind: kind,
+    batch: B,
+    queries: Q,
+    targets: totalTargets,
+    layers: nLayers,
+    points: P,
+    mask: h,
+    threads: torch.getNumThreads(),
+    ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v.toFixed(2))])),
+    total_ms: Number(total.toFixed(2)),
+    cpu_match_ms: Number(rc.match.toFixed(2)),
+    cpu_loss_ms: Number(rc.loss.toFixed(2)),
+    cpu_backward_ms: Number(rc.backward.toFixed(2)),
+    cpu_total_ms: Number(totalCpu.toFixed(2)),
+    load_average: Number(load.toFixed(2)),
+  }),
+);
