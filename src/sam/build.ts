@@ -1,8 +1,11 @@
 // Builds SAM's parts from a SamConfig by passing them into constructors (as build_sam.py does).
-import type { StateDict } from '../engine/nn/index.ts';
-import type { SamConfig } from './config.ts';
+import * as torch from '../engine/index.ts';
+import { validateSamConfig, type SamConfig } from './config.ts';
+import { ImageEncoderViT } from './image-encoder.ts';
+import { loadSamStateDict } from './load.ts';
 import { MaskDecoder } from './mask-decoder.ts';
 import { PromptEncoder } from './prompt-encoder.ts';
+import { Sam } from './sam.ts';
 import { TwoWayTransformer } from './two-way-transformer.ts';
 
 /** [h, w] of the image embedding: L / patch on each side. */
@@ -50,10 +53,37 @@ export function buildMaskDecoder(
   });
 }
 
-/** The entries of `sd` under `prefix.`, with the prefix removed (the same tensors, not copies). */
-export function subStateDict(sd: StateDict, prefix: string): StateDict {
-  const out: StateDict = {};
-  const p = `${prefix}.`;
-  for (const [k, t] of Object.entries(sd)) if (k.startsWith(p)) out[k.slice(p.length)] = t;
-  return out;
+/** A SAM with freshly initialised weights, every part built from `cfg` (validated first). */
+export function buildSam(cfg: SamConfig): Sam {
+  validateSamConfig(cfg);
+  const sam = new Sam({
+    imageEncoder: new ImageEncoderViT(cfg),
+    promptEncoder: buildPromptEncoder(cfg),
+    maskDecoder: buildMaskDecoder(cfg),
+    pixelMean: cfg.pixelMean,
+    pixelStd: cfg.pixelStd,
+    maskThreshold: cfg.maskThreshold,
+    config: cfg,
+  });
+  return sam.eval();
+}
+
+export interface LoadSamModelOptions {
+  /** A config JSON file or values, for what the weights' shapes do not say (heads, global blocks, ...). */
+  config?: string | Partial<SamConfig>;
+  /** 'cpu' (default) or 'cuda'. */
+  device?: string;
+}
+
+/** Builds the SAM a checkpoint (.pth or safetensors, official or Hugging Face key names) describes and loads it. */
+export async function loadSam(path: string, opts: LoadSamModelOptions = {}): Promise<Sam> {
+  const { stateDict, config } = await loadSamStateDict(path, { config: opts.config, device: opts.device });
+  try {
+    const sam = buildSam(config);
+    if (opts.device && opts.device !== 'cpu') sam.to(opts.device);
+    sam.loadStateDict(stateDict);
+    return sam;
+  } finally {
+    torch.dispose(stateDict);
+  }
 }

@@ -33,7 +33,7 @@ export interface DecodeOptions {
   returnLogits?: boolean;
   /** Skip the full-resolution masks; stability scores are then computed on the low-res logits. */
   lowResOnly?: boolean;
-  /** Prompts per decoder call; bounds memory (ViT-B: ~25 MB per prompt in flight). Default 32. */
+  /** Prompts per decoder call; bounds memory (ViT-B: ~30 MB per prompt in flight, measured). Default 32. */
   chunkSize?: number;
 }
 

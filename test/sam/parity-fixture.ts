@@ -1,16 +1,17 @@
 // Reads the SAM parity fixture (../shared/fixtures/sam beside the repository root): manifest, raw
 // little-endian tensors, the tiny checkpoint. Shared by the decoder / prompt / predictor / CLI tests.
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import * as torch from '../../src/engine/index.ts';
 import type { Tensor } from '../../src/engine/index.ts';
+import { loadSam } from '../../src/sam/build.ts';
+import type { Sam } from '../../src/sam/sam.ts';
+import { SAM_FIXTURE, maxAbsDiff, readFixture, samManifest } from './fixture.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SAM_FIXTURE_DIR = resolve(repoRoot, '..', 'shared', 'fixtures', 'sam');
-export const TINY_SAM_PTH = join(SAM_FIXTURE_DIR, 'tiny_sam.pth');
-export const TINY_SAM_CONFIG = join(SAM_FIXTURE_DIR, 'tiny_sam_config.json');
+export { maxAbsDiff };
+export const SAM_FIXTURE_DIR = SAM_FIXTURE;
+export const TINY_SAM_PTH = join(SAM_FIXTURE, 'tiny_sam.pth');
+export const TINY_SAM_CONFIG = join(SAM_FIXTURE, 'tiny_sam_config.json');
 
 export interface FixtureTensorInfo {
   file: string;
@@ -48,40 +49,16 @@ export interface SamManifest {
   tensors: Record<string, FixtureTensorInfo>;
 }
 
-export const manifest: SamManifest = JSON.parse(readFileSync(join(SAM_FIXTURE_DIR, 'manifest.json'), 'utf8'));
+/** The manifest with the fields the decoder-side tests read (fixture.ts reads the file). */
+export const manifest = samManifest() as unknown as SamManifest;
 
 /** The raw values of a fixture tensor and its shape. */
-export function readRaw(name: string): { data: Float32Array | Int32Array | Uint8Array; shape: number[] } {
-  const info = manifest.tensors[name];
-  if (!info) throw new Error(`fixture tensor '${name}' is not in the manifest`);
-  const buf = readFileSync(join(SAM_FIXTURE_DIR, info.file));
-  const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const data =
-    info.dtype === 'float32'
-      ? new Float32Array(bytes.buffer)
-      : info.dtype === 'int32'
-        ? new Int32Array(bytes.buffer)
-        : bytes;
-  const n = info.shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new Error(`fixture ${info.file}: ${data.length} values, shape needs ${n}`);
-  return { data, shape: info.shape };
-}
+export const readRaw = readFixture;
 
 /** A fixture tensor as an engine tensor (caller disposes). */
 export function readTensor(name: string): Tensor {
-  const { data, shape } = readRaw(name);
+  const { data, shape } = readFixture(name);
   return torch.fromTypedArray(data, shape);
-}
-
-/** Max |a - b| over two equally long arrays (throws on a length mismatch). */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
 }
 
 /** Fixture path of a case's tensor: `${image}/${name}/${multi|single}/${tensor}`. */
@@ -100,3 +77,6 @@ export class ErrorLog {
     console.log(`# ${title} max abs errors: ${parts.join(' ')}`);
   }
 }
+
+/** The tiny SAM of the fixture, weights loaded (eval mode). */
+export const loadTinySam = (): Promise<Sam> => loadSam(TINY_SAM_PTH, { config: TINY_SAM_CONFIG });

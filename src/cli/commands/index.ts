@@ -5,6 +5,7 @@ import { register as registerWeaken } from './weaken.ts';
 import { register as registerConvert } from './convert.ts';
 import { register as registerSynth } from './synth.ts';
 import { register as registerEval } from './eval.ts';
+import { register as registerSam } from './sam.ts';
 
 export function registerAll(program: Command): void {
   void program;
@@ -13,4 +14,5 @@ export function registerAll(program: Command): void {
   registerConvert(program);
   registerSynth(program);
   registerEval(program);
+  registerSam(program);
 }
