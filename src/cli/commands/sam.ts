@@ -11,6 +11,7 @@ import { loadImage, savePng, writeFileAtomic } from '../../data/image/io.ts';
 import { loadSam } from '../../sam/build.ts';
 import { drawMaskOverlay } from '../../sam/overlay.ts';
 import { SamPredictor } from '../../sam/predictor.ts';
+import { registerSamEmbed } from './sam-embed.ts';
 
 interface PredictOpts {
   checkpoint: string;
@@ -192,5 +193,6 @@ export function register(program: Command): Command {
     .command('sam')
     .description('SAM, the teacher: predict masks from prompts, cache embeddings');
   registerPredict(sam);
+  registerSamEmbed(sam);
   return sam;
 }
