@@ -307,3 +307,25 @@ test('the paper config builds Mask2Former-R50 sized (about 44M parameters, 100 q
   assert.ok('backbone.layer4.2.conv3.weight' in m.stateDict());
   m.dispose();
 });
+
+test('a training step inside tidy leaves no tensors behind (steady live-tensor count)', () => {
+  torch.manualSeed(12);
+  const model = buildModel(tinyModel);
+  const images = torch.randn([2, 3, 64, 64]);
+  const step = (): number => {
+    torch.tidy(() => {
+      const o = model.forward(images);
+      let loss = o.camLogits.sum().add(o.predPrompts.box.mean());
+      for (const p of [o, ...o.aux]) loss = loss.add(p.predMasks.mean()).add(p.predLogits.mean());
+      loss.backward();
+    });
+    model.zeroGrad();
+    return torch.memory().liveTensors;
+  };
+  step();
+  const after1 = step();
+  const after3 = (step(), step());
+  assert.equal(after3, after1);
+  images.dispose();
+  model.dispose();
+});

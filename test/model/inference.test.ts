@@ -153,3 +153,15 @@ test('predictInstances runs a model end to end: k instances per image at the ori
   }
   model.dispose();
 });
+
+test('normalizeImages: (x - ImageNet mean) / std per RGB channel on the 0-255 scale', async () => {
+  const { normalizeImages } = await import('../../src/model/normalize.ts');
+  torch.tidy(() => {
+    const x = torch.tensor([[[[123.675]], [[0]], [[255]]]], { dtype: 'float32' });
+    const y = normalizeImages(x).toFloat32Array();
+    assert.ok(Math.abs(y[0]) < 1e-6);
+    assert.ok(Math.abs(y[1] - -116.28 / 57.12) < 1e-5);
+    assert.ok(Math.abs(y[2] - (255 - 103.53) / 57.375) < 1e-5);
+    assert.throws(() => normalizeImages(torch.zeros([1, 1, 2, 2])), /\[B, 3, H, W\]/);
+  });
+});
