@@ -184,7 +184,11 @@ def msdeform_fixtures():
     value = torch.randn(n, s, m, d)
     loc = torch.rand(n, lq, m, l, p, 2) * 1.3 - 0.15  # some points outside the map: zeros padding
     wts = F.softmax(torch.randn(n, lq, m, l * p), -1).view(n, lq, m, l, p)
-    core = ms_deform_attn_core(value, shapes, loc, wts)
+    leaves = [t.clone().requires_grad_(True) for t in (value, loc, wts)]
+    core = ms_deform_attn_core(*leaves[:1], shapes, *leaves[1:])
+    r = torch.randn_like(core)
+    (core * r).sum().backward()
+    core = core.detach()
 
     dm = 16
     attn = MSDeformAttn(dm, l, 2, 2)
@@ -202,7 +206,8 @@ def msdeform_fixtures():
     state = {f'attn.{k}': v for k, v in attn.state_dict().items()}
     state.update({f'layer.{k}': v for k, v in layer.state_dict().items()})
     io = {
-        'value': value, 'locations': loc, 'weights': wts, 'core': core,
+        'value': value, 'locations': loc, 'weights': wts, 'core': core, 'core_r': r,
+        'grad_value': leaves[0].grad, 'grad_locations': leaves[1].grad, 'grad_weights': leaves[2].grad,
         'query': q, 'input': inp, 'reference': ref, 'attn_out': attn_out, 'pos': pos, 'layer_out': layer_out,
     }
     save({'state': state, 'io': io}, 'msdeform.pth')

@@ -99,7 +99,12 @@ function imageInstances(
   const { values, indices } = probs.flatten().topk(k, -1, true, true);
   const flat = indices.toTypedArray() as BigInt64Array;
   const classProb = values.toFloat32Array();
-  const query = torch.tensor(Array.from(flat, (v) => Math.floor(Number(v) / numClasses))).long();
+  const query = torch
+    .tensor(
+      Array.from(flat, (v) => Math.floor(Number(v) / numClasses)),
+      { device: masks.device },
+    )
+    .long();
   // [k, h, w] -> input size -> crop the content -> original size (Mask2Former's sem_seg_postprocess)
   let m = torch.interpolate(masks.indexSelect(0, query).unsqueeze(0), {
     size: inputSize,

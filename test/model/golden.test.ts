@@ -83,29 +83,24 @@ for (const [name, depth] of [
   });
 }
 
-test('msDeformAttnCore matches the grid_sample formulation in torch (points outside included)', async () => {
+test('msDeformAttnCore matches the grid_sample formulation in torch, values and gradients (points outside included)', async () => {
   const io = await loadPth(fixture('msdeform.pth'), { key: 'io' });
+  const shapes: [number, number][] = [
+    [4, 5],
+    [2, 3],
+  ];
   torch.tidy(() => {
-    const out = msDeformAttnCore(
-      io.value,
-      [
-        [4, 5],
-        [2, 3],
-      ],
-      io.locations,
-      io.weights,
+    const [value, locations, weights] = [io.value, io.locations, io.weights].map((t) =>
+      t.clone().requiresGrad_(),
     );
+    const out = msDeformAttnCore(value, shapes, locations, weights);
     close(out, io.core, 1e-5, 'core');
+    out.mul(io.core_r).sum().backward();
+    close(value.grad!, io.grad_value, 1e-5, 'd/d value');
+    close(locations.grad!, io.grad_locations, 1e-4, 'd/d sampling locations');
+    close(weights.grad!, io.grad_weights, 1e-5, 'd/d attention weights');
     // encoder reference points equal the reference's meshgrid construction
-    close(
-      encoderReferencePoints([
-        [4, 5],
-        [2, 3],
-      ]),
-      io.reference,
-      1e-6,
-      'reference points',
-    );
+    close(encoderReferencePoints(shapes), io.reference, 1e-6, 'reference points');
   });
   torch.dispose(io);
 });
