@@ -283,6 +283,75 @@ def pixel_decoder_fixtures():
     save({'state': pd.state_dict(), 'io': io}, 'pixel_decoder.pth')
 
 
+class ConvBnRelu(nn.Module):
+    def __init__(self, i, o, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(i, o, 3, stride, 1, bias=False)
+        self.bn = nn.BatchNorm2d(o)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class SmallCnn(nn.Module):
+    """The CPU backbone: stride-4 stem (two strided convs), then per scale a strided conv and depth-1 more."""
+
+    def __init__(self, widths, depth, stem):
+        super().__init__()
+        self.stem = nn.Sequential(ConvBnRelu(3, stem, 2), ConvBnRelu(stem, stem, 2))
+        ins = [stem] + list(widths[:3])
+        for i, c in enumerate(widths):
+            blocks = [ConvBnRelu(ins[i], c, 1 if i == 0 else 2)] + [ConvBnRelu(c, c, 1) for _ in range(depth - 1)]
+            setattr(self, f'stage{i + 2}', nn.Sequential(*blocks))
+
+    def forward(self, x):
+        x = self.stem(x)
+        out = {}
+        for i in range(4):
+            x = getattr(self, f'stage{i + 2}')(x)
+            out[f'res{i + 2}'] = x
+        return out
+
+
+class Fpn(nn.Module):
+    """Mask2Former's BasePixelDecoder: 3x3 on res5, lateral 1x1 + nearest upsampling + 3x3 below, GN."""
+
+    def __init__(self, in_ch, d, mask_dim):
+        super().__init__()
+        self.lateral = nn.ModuleList(ConvGN(in_ch[k], d, 1, False) for k in ('res4', 'res3', 'res2'))
+        self.output = nn.ModuleList(ConvGN(in_ch['res5'] if i == 0 else d, d, 3, True) for i in range(4))
+        self.mask_features = nn.Conv2d(d, mask_dim, 3, 1, 1)
+
+    def forward(self, f):
+        outs = [self.output[0](f['res5'])]
+        for i, k in enumerate(('res4', 'res3', 'res2')):
+            lat = self.lateral[i](f[k])
+            outs.append(self.output[i + 1](lat + F.interpolate(outs[-1], size=lat.shape[-2:], mode='nearest')))
+        return self.mask_features(outs[3]), outs[:3]
+
+
+def small_fixtures():
+    torch.manual_seed(5)
+    widths = [6, 8, 10, 12]
+    cnn = SmallCnn(widths, 2, 4)
+    randomize_bn(cnn)
+    cnn.eval()
+    fpn = Fpn(dict(zip(('res2', 'res3', 'res4', 'res5'), widths)), 16, 12)
+    randomize(fpn)
+    cam = nn.Conv2d(12, 3, 1, bias=False)
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        feats = cnn(x)
+        mf, ms = fpn(feats)
+        maps = cam(feats['res5'])
+    state = {f'cnn.{k}': v for k, v in cnn.state_dict().items()}
+    state.update({f'fpn.{k}': v for k, v in fpn.state_dict().items()})
+    state['cam.conv.weight'] = cam.weight.detach()
+    io = {'input': x, **feats, 'mask_features': mf, 'ms0': ms[0], 'ms1': ms[1], 'ms2': ms[2], 'cam_maps': maps}
+    io['cam_logits'] = maps.mean((2, 3))
+    save({'state': state, 'io': io}, 'small.pth')
+
+
 # ---- masked-attention decoder -------------------------------------------------------------------------------
 
 
@@ -435,4 +504,5 @@ if __name__ == '__main__':
     resnet_fixtures()
     msdeform_fixtures()
     pixel_decoder_fixtures()
+    small_fixtures()
     decoder_fixtures()

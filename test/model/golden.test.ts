@@ -11,6 +11,9 @@ import type { Tensor } from '../../src/engine/index.ts';
 import { loadPth } from '../../src/engine/io/checkpoint.ts';
 import { Module } from '../../src/engine/nn/index.ts';
 import { ResNet, loadTorchvisionResNet } from '../../src/model/backbone/resnet.ts';
+import { SmallCnn } from '../../src/model/backbone/small-cnn.ts';
+import { CamHead } from '../../src/model/heads/cam-head.ts';
+import { FpnPixelDecoder } from '../../src/model/pixel-decoder/fpn.ts';
 import { DeformableEncoderLayer } from '../../src/model/pixel-decoder/deformable-encoder.ts';
 import {
   MSDeformAttn,
@@ -82,6 +85,33 @@ for (const [name, depth] of [
     torch.dispose([sd, io]);
   });
 }
+
+test('small CNN backbone (eval BN), FPN pixel decoder and CAM head match torch', async () => {
+  const state = await loadPth(fixture('small.pth'), { key: 'state' });
+  const io = await loadPth(fixture('small.pth'), { key: 'io' });
+  const cnn = new SmallCnn({ widths: [6, 8, 10, 12], depth: 2, stemWidth: 4 });
+  cnn.loadStateDict(prefixed(state, 'cnn.'));
+  cnn.eval();
+  const fpn = new FpnPixelDecoder({ inputShapes: cnn.outputShapes, convDim: 16, maskDim: 12 });
+  fpn.loadStateDict(prefixed(state, 'fpn.'));
+  const cam = new CamHead(12, 3);
+  cam.loadStateDict(prefixed(state, 'cam.'));
+  torch.tidy(() =>
+    torch.noGrad(() => {
+      const feats = cnn.forward(io.input);
+      for (const k of ['res2', 'res3', 'res4', 'res5'] as const)
+        close(feats[k], io[k], 1e-4, `small CNN ${k}`);
+      const out = fpn.forward(feats);
+      close(out.maskFeatures, io.mask_features, 1e-4, 'FPN mask features');
+      out.multiScale.forEach((t, i) => close(t, io[`ms${i}`], 1e-4, `FPN multi-scale ${i}`));
+      const c = cam.forward(feats.res5);
+      close(c.camMaps, io.cam_maps, 1e-5, 'CAM maps');
+      close(c.camLogits, io.cam_logits, 1e-5, 'CAM logits');
+    }),
+  );
+  for (const m of [cnn, fpn, cam] as Module[]) m.dispose();
+  torch.dispose([state, io]);
+});
 
 test('msDeformAttnCore matches the grid_sample formulation in torch, values and gradients (points outside included)', async () => {
   const io = await loadPth(fixture('msdeform.pth'), { key: 'io' });
