@@ -7,6 +7,7 @@ import { Module } from '../engine/nn/index.ts';
 import type { SamConfig } from './config.ts';
 import type { MaskDecoder } from './mask-decoder.ts';
 import { postprocessMasks } from './postprocess.ts';
+import { applyBoxes, applyCoords } from './preprocess.ts';
 import type { PromptEncoder } from './prompt-encoder.ts';
 
 /** What SAM needs of its image encoder: [B, 3, L, L] normalised input -> [B, D, L/16, L/16]. */
@@ -89,6 +90,29 @@ export class Sam extends Module {
   /** Normalised padded input [B, 3, L, L] -> image embeddings [B, D, L/16, L/16]. */
   encodeImage(input: Tensor): Tensor {
     return this.imageEncoder.forward(input);
+  }
+
+  /**
+   * WISH's prompt latents [N, 2, D] for points or boxes given in an ORIGINAL image of `originalSize`
+   * [H, W]: coordinates are mapped to the input frame as predict() maps them, then
+   * PromptEncoder.promptLatents (one point + pad token, or two box corners, per row). No image needed.
+   */
+  promptLatents(
+    originalSize: [number, number],
+    prompts: { points?: number[][]; labels?: number[]; boxes?: number[][] },
+  ): Tensor {
+    const L = this.imgSize;
+    return torch.tidy(() => {
+      if (prompts.boxes !== undefined) {
+        const flat = applyBoxes(prompts.boxes.flat(), originalSize, L);
+        return this.promptEncoder.promptLatents({ boxes: torch.fromTypedArray(flat, [flat.length / 4, 4]) });
+      }
+      const flat = applyCoords((prompts.points ?? []).flat(), originalSize, L);
+      return this.promptEncoder.promptLatents({
+        points: prompts.points === undefined ? undefined : torch.fromTypedArray(flat, [flat.length / 2, 2]),
+        labels: prompts.labels,
+      });
+    });
   }
 
   /** Low-res logits [B, k, 4h, 4w] -> [B, k, H, W] logits in the original image's frame. */

@@ -120,3 +120,20 @@ test('promptLatents and the encoder reject malformed prompts with a clear messag
     /disagree on the batch size/,
   );
 });
+
+test('Sam.promptLatents maps original-image coordinates as predict() does', () => {
+  torch.tidy(() => {
+    for (const c of [
+      caseOf('landscape', 'point1'),
+      caseOf('portrait', 'point1'),
+      caseOf('landscape', 'box'),
+    ]) {
+      const hw = manifest.images[c.image].original_hw;
+      const z = c.box
+        ? sam.promptLatents(hw, { boxes: [c.box] })
+        : sam.promptLatents(hw, { points: c.point_coords!, labels: c.point_labels! });
+      const err = maxAbsDiff(z.toFloat32Array(), readRaw(`${caseKey(c)}/sparse_embeddings`).data);
+      assert.ok(err < 1e-4, `${caseKey(c)}: ${err}`);
+    }
+  });
+});
