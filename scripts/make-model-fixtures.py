@@ -490,12 +490,21 @@ def decoder_fixtures():
     # a shared positive component makes some queries' masks negative everywhere, so the decoder's
     # 'unmask rows with nothing to attend to' rule is exercised as well as ordinary masking
     mf = torch.randn(b, mask_dim, 16, 24) * 0.5 + 0.5
-    with torch.no_grad():
-        preds, full_rows, partial_rows = dec(xs, mf)
+    leaves = [t.clone().requires_grad_(True) for t in xs + [mf]]
+    preds, full_rows, partial_rows = dec(leaves[:3], leaves[3])
     print(f'decoder: {full_rows} fully masked attention rows unmasked, {partial_rows} partly masked')
+    # gradients of sum(output * R) over every output of every stage
+    rs = [[torch.randn_like(t) for t in p] for p in preds]
+    sum((t * r).sum() for p, rp in zip(preds, rs) for t, r in zip(p, rp)).backward()
     io = {'x0': xs[0], 'x1': xs[1], 'x2': xs[2], 'mask_features': mf, 'full_rows': torch.tensor(full_rows)}
-    for i, (logits, masks, point, box) in enumerate(preds):
-        io.update({f'logits{i}': logits, f'masks{i}': masks, f'point{i}': point, f'box{i}': box})
+    for i, (names, p, rp) in enumerate(zip([('logits', 'masks', 'point', 'box')] * len(preds), preds, rs)):
+        for n, t, r in zip(names, p, rp):
+            io[f'{n}{i}'] = t.detach()
+            io[f'r_{n}{i}'] = r
+    for i, t in enumerate(leaves):
+        io[f'grad_in{i}'] = t.grad
+    for name, prm in dec.named_parameters():
+        io[f'grad.{name}'] = prm.grad
     save({'state': dec.state_dict(), 'io': io}, 'decoder.pth')
 
 

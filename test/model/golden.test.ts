@@ -31,6 +31,7 @@ function maxDiff(a: Tensor, b: Tensor): number {
 }
 function close(a: Tensor, b: Tensor, tol: number, what: string): void {
   const d = torch.tidy(() => maxDiff(a, b));
+  if (process.env.WISH_SHOW_DIFF) console.log(`${what}: ${d.toExponential(2)}`);
   assert.ok(d <= tol, `${what}: max |difference| ${d} > ${tol}`);
 }
 function prefixed(sd: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
@@ -190,7 +191,7 @@ test('MSDeformPixelDecoder (projections, 2 encoder layers, FPN level, mask featu
   torch.dispose([state, io]);
 });
 
-test('masked-attention decoder: every stage of class, mask and prompt predictions match torch', async () => {
+test('masked-attention decoder: every stage of class, mask and prompt predictions, and all gradients, match torch', async () => {
   const state = await loadPth(fixture('decoder.pth'), { key: 'state' });
   const io = await loadPth(fixture('decoder.pth'), { key: 'io' });
   const dec = new MaskedTransformerDecoder({
@@ -207,14 +208,27 @@ test('masked-attention decoder: every stage of class, mask and prompt prediction
   dec.loadStateDict(state);
   assert.ok(io.full_rows.item() > 0, 'the fixture exercises the all-masked-row rule');
   torch.tidy(() => {
-    const preds = torch.noGrad(() => dec.forward([io.x0, io.x1, io.x2], io.mask_features));
+    const inputs = [io.x0, io.x1, io.x2, io.mask_features].map((t) => t.clone().requiresGrad_());
+    const preds = dec.forward(inputs.slice(0, 3), inputs[3]);
     assert.equal(preds.length, 5);
+    let loss = torch.zeros([]);
     preds.forEach((p, i) => {
-      close(p.predLogits, io[`logits${i}`], 1e-4, `logits ${i}`);
-      close(p.predMasks, io[`masks${i}`], 1e-4, `masks ${i}`);
-      close(p.predPrompts.point, io[`point${i}`], 1e-4, `point ${i}`);
-      close(p.predPrompts.box, io[`box${i}`], 1e-4, `box ${i}`);
+      const outs = {
+        logits: p.predLogits,
+        masks: p.predMasks,
+        point: p.predPrompts.point,
+        box: p.predPrompts.box,
+      };
+      for (const [name, t] of Object.entries(outs)) {
+        close(t, io[`${name}${i}`], 1e-4, `${name} ${i}`);
+        loss = loss.add(t.mul(io[`r_${name}${i}`]).sum());
+      }
     });
+    loss.backward();
+    inputs.forEach((t, i) => close(t.grad!, io[`grad_in${i}`], 1e-4, `d/d input ${i}`));
+    const params = dec.namedParameters();
+    assert.equal(params.length, Object.keys(io).filter((k) => k.startsWith('grad.')).length);
+    for (const [name, p] of params) close(p.grad!, io[`grad.${name}`], 1e-4, `d/d ${name}`);
   });
   dec.dispose();
   torch.dispose([state, io]);
