@@ -10,7 +10,7 @@ import * as torch from '../../src/engine/index.ts';
 import type { Tensor } from '../../src/engine/index.ts';
 import { loadPth } from '../../src/engine/io/checkpoint.ts';
 import { Module } from '../../src/engine/nn/index.ts';
-import { ResNet, loadTorchvisionResNet } from '../../src/model/backbone/resnet.ts';
+import { ResNet, loadTorchvisionResNet, loadTorchvisionResNetFile } from '../../src/model/backbone/resnet.ts';
 import { SmallCnn } from '../../src/model/backbone/small-cnn.ts';
 import { CamHead } from '../../src/model/heads/cam-head.ts';
 import { FpnPixelDecoder } from '../../src/model/pixel-decoder/fpn.ts';
@@ -83,6 +83,21 @@ for (const [name, depth] of [
       });
       net.dispose();
     }
+    // the file helper gives the same weights; a depth mismatch names the file and the offending keys
+    const net = new ResNet({ depth, baseWidth });
+    await loadTorchvisionResNetFile(net, fixture(`${name}.pth`));
+    assert.equal(
+      torch.tidy(() =>
+        net.stateDict()['layer1.0.conv1.weight'].sub(sd['layer1.0.conv1.weight']).abs().max().item(),
+      ),
+      0,
+    );
+    const wrong = new ResNet({ depth: depth === 18 ? 34 : 18, baseWidth: depth === 18 ? 8 : 4 });
+    await assert.rejects(
+      loadTorchvisionResNetFile(wrong, fixture(`${name}.pth`)),
+      (e: Error) => e.message.includes(`${name}.pth`) && /keys/.test(e.message),
+    );
+    for (const m of [net, wrong]) m.dispose();
     torch.dispose([sd, io]);
   });
 }

@@ -12,6 +12,7 @@ import {
   Sequential,
   type StateDict,
 } from '../../engine/nn/index.ts';
+import { loadPth } from '../../engine/io/checkpoint.ts';
 import { Backbone, checkImages, type Features, type FeatureSpecs } from './types.ts';
 
 export type NormKind = 'frozen' | 'batch';
@@ -202,5 +203,15 @@ export function loadTorchvisionResNet(backbone: ResNet, sd: StateDict, source = 
     throw new Error(
       `${source}: not a torchvision ResNet-${backbone.options.depth} checkpoint: ${(e as Error).message}`,
     );
+  }
+}
+
+/** Reads a torchvision ResNet .pth (restricted unpickler) and loads it into the backbone (see above). */
+export async function loadTorchvisionResNetFile(backbone: ResNet, path: string): Promise<void> {
+  const sd = await loadPth(path);
+  try {
+    loadTorchvisionResNet(backbone, sd, path);
+  } finally {
+    torch.dispose(sd);
   }
 }
