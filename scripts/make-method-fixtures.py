@@ -175,7 +175,8 @@ def wish_case(out):
     terms = {}
     total = 0
     match_log = []
-    for li, suffix in [(0, ''), (1, '_0')]:
+    # Matching, layer by layer (each draws its own uniform points).
+    for li in range(2):
         lay = layers[li]
         with torch.no_grad():
             coords_all = torch.rand(B, Pm, 2, generator=g)
@@ -199,31 +200,37 @@ def wish_case(out):
                 pairs = sorted((best[1][j], j) for j in range(T))
                 matches.append(([p[0] for p in pairs], [p[1] for p in pairs], [lvl[p[0], p[1]].item() for p in pairs]))
         match_log.append(matches)
-        # Eq. 15
+    # Eq. 15 for both layers together: matched pairs ordered image by image, then layer, then match;
+    # one importance sampling over all of them.
+    rows = []
+    for b in range(B):
+        for li in range(2):
+            qs, ts, lv = match_log[li][b]
+            rows += [(li, b, q, t, l) for q, t, l in zip(qs, ts, lv)]
+    src = torch.stack([layers[li]['masks'][b, q] for li, b, q, _, _ in rows])
+    with torch.no_grad():
+        coords = uncertain_coords(src[:, None], Pl, 3, 0.75, g)
+        labels = []
+        for b in range(B):
+            idx = [i for i, r in enumerate(rows) if r[1] == b]
+            labels.append(tgt_pairs(b, [rows[i][3] for i in idx], [rows[i][4] for i in idx], coords[idx]))
+        labels = torch.cat(labels)
+    logits = point_sample(src[:, None], coords)[:, 0]
+    w = torch.ones(C + 1)
+    w[C] = 0.1
+    for li, suffix in [(0, ''), (1, '_0')]:
+        lay = layers[li]
+        matches = match_log[li]
         tc = torch.full((B, Q), C, dtype=torch.long)
         for b, (qs, ts, _) in enumerate(matches):
             for q, t in zip(qs, ts):
                 tc[b, q] = targets[b]['classes'][t]
-        w = torch.ones(C + 1)
-        w[C] = 0.1
         l_ce = F.cross_entropy(lay['logits'].reshape(B * Q, C + 1), tc.reshape(-1), w)
-        flat = [b * Q + q for b, (qs, _, _) in enumerate(matches) for q in qs]
-        src = lay['masks'].reshape(B * Q, h, h)[flat]
-        with torch.no_grad():
-            coords = uncertain_coords(src[:, None], Pl, 3, 0.75, g)
-            labels, off = [], 0
-            for b, (qs, ts, lv) in enumerate(matches):
-                labels.append(tgt_pairs(b, ts, lv, coords[off:off + len(qs)]))
-                off += len(qs)
-            labels = torch.cat(labels)
-        logits = point_sample(src[:, None], coords)[:, 0]
-        l_mask = ce_loss(logits, labels, num_masks)
-        l_dice = dice_loss(logits, labels, num_masks)
-        pz, tz = [], []
-        for b, (qs, ts, _) in enumerate(matches):
-            pz.append(layers[li][targets[b]['kind']][b][qs])
-            tz.append(targets[b]['z'][ts])
-        pz, tz = torch.cat(pz), torch.cat(tz)
+        sel = [i for i, r in enumerate(rows) if r[0] == li]
+        l_mask = ce_loss(logits[sel], labels[sel], num_masks)
+        l_dice = dice_loss(logits[sel], labels[sel], num_masks)
+        pz = torch.stack([lay[targets[rows[i][1]]['kind']][rows[i][1], rows[i][2]] for i in sel])
+        tz = torch.stack([targets[rows[i][1]]['z'][rows[i][3]] for i in sel])
         l_prompt = F.kl_div(pz.log_softmax(-1), tz.softmax(-1), reduction='sum') / pz.shape[0]
         for name, v, wt in [('loss_ce', l_ce, 2.0), ('loss_mask', l_mask, 5.0), ('loss_dice', l_dice, 5.0), ('loss_prompt', l_prompt, 5.0)]:
             terms[name + suffix] = (v * wt).item()

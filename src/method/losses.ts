@@ -4,7 +4,7 @@ import * as torch from '../engine/index.ts';
 import type { Generator, Tensor } from '../engine/index.ts';
 import type { WishLossConfig } from './config.ts';
 import { diceLoss, sigmoidCeLoss } from './mask-loss.ts';
-import { matchLayer, type ImageMatch } from './matcher.ts';
+import { matchLayer, prepareTargets, type ImageMatch } from './matcher.ts';
 import { pointSample, uncertainPointCoordsWithRandomness } from './point-sample.ts';
 import { promptKl } from './prompt-kl.ts';
 import type { ImageTargets, LayerPrediction, WishPredictions } from './types.ts';
@@ -45,39 +45,91 @@ export function setLoss(
   numMasks: number,
   generator?: Generator,
 ): SetLossTerms {
-  const [B, Q, C1] = pred.predLogits.shape;
+  return setLossLayers([pred], targets, [matches], config, numMasks, generator)[0];
+}
+
+/** One matched (query, target) pair of one layer. */
+interface Row {
+  layer: number;
+  image: number;
+  query: number;
+  target: number;
+  level: number;
+}
+
+/**
+ * Eq. 15 for several decoder layers at once (deep supervision), each with its own matches. The values
+ * are those of setLoss per layer; the work is shared: one importance sampling over every matched mask
+ * of every layer, one mask-target read per image, one prompt KL per label kind. Rows go image by image,
+ * then layer, then match (this fixes which random points each pair gets).
+ */
+export function setLossLayers(
+  layers: LayerPrediction[],
+  targets: ImageTargets[],
+  matchesPerLayer: ImageMatch[][],
+  config: WishLossConfig,
+  numMasks: number,
+  generator?: Generator,
+): SetLossTerms[] {
+  const L = layers.length;
+  if (matchesPerLayer.length !== L)
+    throw new Error(`setLoss: ${L} layers but ${matchesPerLayer.length} match sets`);
+  const [B, Q, C1] = layers[0].predLogits.shape;
   const C = C1 - 1;
   return torch.tidy(() => {
-    const device = pred.predLogits.device;
-    // Class targets: C (no-object) unless matched.
-    const cls = new Array<number>(B * Q).fill(C);
-    const flatQuery: number[] = [];
-    matches.forEach((m, b) =>
-      m.queries.forEach((q, i) => {
-        cls[b * Q + q] = targets[b].classes[m.targets[i]];
-        flatQuery.push(b * Q + q);
-      }),
-    );
+    const device = layers[0].predLogits.device;
     const weight = torch.ones([C1], { device });
     weight.indexPut_([C], config.noObjectWeight);
-    const ce = torch.crossEntropy(
-      pred.predLogits.reshape(B * Q, C1).float(),
-      torch.tensor(cls, { dtype: 'int64', device }),
-      { weight },
-    );
+    // Class targets per layer: C (no-object) unless matched.
+    const ces = layers.map((pred, l) => {
+      const cls = new BigInt64Array(B * Q).fill(BigInt(C));
+      matchesPerLayer[l].forEach((m, b) =>
+        m.queries.forEach((q, i) => (cls[b * Q + q] = BigInt(targets[b].classes[m.targets[i]]))),
+      );
+      return torch.crossEntropy(
+        pred.predLogits.reshape(B * Q, C1).float(),
+        torch.fromTypedArray(cls, [B * Q], { device }),
+        {
+          weight,
+        },
+      );
+    });
 
-    const M = flatQuery.length;
+    const rows: Row[] = [];
+    for (let b = 0; b < B; b++) {
+      for (let l = 0; l < L; l++) {
+        const m = matchesPerLayer[l][b];
+        m.queries.forEach((q, i) =>
+          rows.push({ layer: l, image: b, query: q, target: m.targets[i], level: m.levels[i] }),
+        );
+      }
+    }
+    const M = rows.length;
     if (M === 0) {
       // Nothing matched: zero losses that still reach the predictions (so every parameter gets a gradient).
-      const zero = pred.predMasks.sum().mul(0);
-      const zp = pred.predPrompts.point.sum().add(pred.predPrompts.box.sum()).mul(0);
-      return { ce, mask: zero, dice: zero.clone(), prompt: zp };
+      return layers.map((pred, l) => {
+        const zero = pred.predMasks.sum().mul(0);
+        const zp = pred.predPrompts.point.sum().add(pred.predPrompts.box.sum()).mul(0);
+        return { ce: ces[l], mask: zero, dice: zero.clone(), prompt: zp };
+      });
     }
+    const longOf = (xs: number[]): Tensor =>
+      torch.fromTypedArray(BigInt64Array.from(xs, BigInt), [xs.length], { device });
+    const layerOfRow = longOf(rows.map((r) => r.layer));
+    const perLayer = (perRow: Tensor, rowLayer: Tensor): Tensor[] =>
+      torch.indexAdd(torch.zeros([L], { device }), 0, rowLayer, perRow).unbind(0);
 
     // Mask loss on importance-sampled points of the matched predictions (Mask2Former's loss_masks).
-    const src = pred.predMasks
+    const allMasks =
+      L === 1
+        ? layers[0].predMasks
+        : torch.cat(
+            layers.map((p) => p.predMasks),
+            0,
+          ); // [L*B, Q, h, w]
+    const src = allMasks
       .flatten(0, 1)
-      .indexSelect(0, torch.tensor(flatQuery, { dtype: 'int64', device })); // [M, h, w]
+      .indexSelect(0, longOf(rows.map((r) => (r.layer * B + r.image) * Q + r.query))); // [M, h, w]
     const { coords, labels } = torch.noGrad(() => {
       const coords = uncertainPointCoordsWithRandomness(
         src.detach(),
@@ -87,37 +139,76 @@ export function setLoss(
         generator,
       ); // [M, P, 2]
       const parts: Tensor[] = [];
-      let offset = 0;
-      matches.forEach((m, b) => {
-        const n = m.queries.length;
-        if (n === 0) return;
-        parts.push(targets[b].masks.samplePairs(m.targets, m.levels, coords.narrow(0, offset, n)));
-        offset += n;
-      });
+      for (let b = 0, start = 0; b < B; b++) {
+        let end = start;
+        while (end < M && rows[end].image === b) end++;
+        if (end > start) {
+          const mine = rows.slice(start, end);
+          parts.push(
+            targets[b].masks.samplePairs(
+              mine.map((r) => r.target),
+              mine.map((r) => r.level),
+              coords.narrow(0, start, end - start),
+            ),
+          );
+        }
+        start = end;
+      }
       return { coords, labels: parts.length === 1 ? parts[0] : torch.cat(parts, 0) }; // labels [M, P]
     });
     const logits = pointSample(src, coords).float(); // [M, P]
-    const mask = sigmoidCeLoss(logits, labels, numMasks);
-    const dice = diceLoss(logits, labels, numMasks);
+    const masks = perLayer(sigmoidCeLoss(logits, labels, numMasks, 'none'), layerOfRow);
+    const dices = perLayer(diceLoss(logits, labels, numMasks, 'none'), layerOfRow);
 
-    // Prompt KL for matched pairs whose image has prompt latents (Eq. 15's Cost_prompt as a loss).
-    const predZ: Tensor[] = [];
-    const tgtZ: Tensor[] = [];
-    matches.forEach((m, b) => {
-      const p = targets[b].prompts;
-      if (!p || m.queries.length === 0) return;
-      const qi = torch.tensor(m.queries, { dtype: 'int64', device });
-      const ti = torch.tensor(m.targets, { dtype: 'int64', device: p.latents.device });
-      predZ.push(pred.predPrompts[p.kind].select(0, b).indexSelect(0, qi));
-      tgtZ.push(p.latents.detach().indexSelect(0, ti).to(device)); // a target: SAM is frozen
-    });
-    const prompt =
-      predZ.length === 0
-        ? pred.predPrompts.point.sum().add(pred.predPrompts.box.sum()).mul(0)
-        : promptKl(torch.cat(predZ, 0).float(), torch.cat(tgtZ, 0).float())
-            .sum()
-            .div(predZ.reduce((n, z) => n + z.shape[0], 0));
-    return { ce, mask, dice, prompt };
+    // Prompt KL for matched pairs whose image has prompt latents (Eq. 15's Cost_prompt as a loss), per kind.
+    const promptSum: Tensor[] = [];
+    const promptCount = new Array<number>(L).fill(0);
+    for (const kind of ['point', 'box'] as const) {
+      const mine = rows.filter((r) => targets[r.image].prompts?.kind === kind);
+      if (mine.length === 0) continue;
+      const predAll =
+        L === 1
+          ? layers[0].predPrompts[kind]
+          : torch.cat(
+              layers.map((p) => p.predPrompts[kind]),
+              0,
+            );
+      const predZ = predAll
+        .flatten(0, 1)
+        .indexSelect(0, longOf(mine.map((r) => (r.layer * B + r.image) * Q + r.query)));
+      // One table of this kind's target latents, image by image.
+      const offsets = new Map<number, number>();
+      const tables: Tensor[] = [];
+      let n = 0;
+      targets.forEach((t, b) => {
+        if (t.prompts?.kind !== kind) return;
+        offsets.set(b, n);
+        n += t.prompts.latents.shape[0];
+        tables.push(t.prompts.latents.detach().to(device)); // a target: SAM is frozen
+      });
+      const table = tables.length === 1 ? tables[0] : torch.cat(tables, 0);
+      const tgtZ = table.indexSelect(0, longOf(mine.map((r) => offsets.get(r.image)! + r.target)));
+      promptSum.push(
+        torch.indexAdd(
+          torch.zeros([L], { device }),
+          0,
+          longOf(mine.map((r) => r.layer)),
+          promptKl(predZ.float(), tgtZ.float()),
+        ),
+      );
+      for (const r of mine) promptCount[r.layer]++;
+    }
+    const promptTotals =
+      promptSum.length === 0 ? null : promptSum.length === 1 ? promptSum[0] : promptSum[0].add(promptSum[1]);
+    return layers.map((pred, l) => ({
+      ce: ces[l],
+      mask: masks[l],
+      dice: dices[l],
+      prompt:
+        promptTotals === null || promptCount[l] === 0
+          ? pred.predPrompts.point.sum().add(pred.predPrompts.box.sum()).mul(0)
+          : promptTotals.select(0, l).div(promptCount[l]),
+    }));
   });
 }
 
@@ -274,15 +365,24 @@ export function wishLoss(
       const numMasks = numMasksOf(targets);
       const layers: [string, LayerPrediction][] = [['', pred]];
       if (config.deepSupervision) (pred.aux ?? []).forEach((l, i) => layers.push([`_${i}`, l]));
-      for (const [suffix, layer] of layers) {
-        const m = matchLayer(layer, targets, config.matcher, opts.generator);
-        if (suffix === '') matches = m;
-        const t = setLoss(layer, targets, m, config, numMasks, opts.generator);
-        add(`loss_ce${suffix}`, t.ce, config.classWeight);
-        add(`loss_mask${suffix}`, t.mask, config.maskCeWeight);
-        add(`loss_dice${suffix}`, t.dice, config.diceWeight);
-        add(`loss_prompt${suffix}`, t.prompt, config.promptWeight);
-      }
+      const perLayerMatches = layers.map(([, layer]) =>
+        matchLayer(layer, targets, config.matcher, opts.generator),
+      );
+      matches = perLayerMatches[0];
+      const t = setLossLayers(
+        layers.map(([, layer]) => layer),
+        targets,
+        perLayerMatches,
+        config,
+        numMasks,
+        opts.generator,
+      );
+      layers.forEach(([suffix], l) => {
+        add(`loss_ce${suffix}`, t[l].ce, config.classWeight);
+        add(`loss_mask${suffix}`, t[l].mask, config.maskCeWeight);
+        add(`loss_dice${suffix}`, t[l].dice, config.diceWeight);
+        add(`loss_prompt${suffix}`, t[l].prompt, config.promptWeight);
+      });
     }
     if (phase.cam) add('loss_cam', camLoss(pred.camLogits, targets), config.camWeight);
     if (phase.self && config.selfWeight > 0) {

@@ -62,21 +62,39 @@ export function pairwiseMaskCost(
   });
 }
 
-/** sigmoid_ce_loss: sum over matches of the mean-over-points BCE, divided by numMasks. [M, P] x [M, P] -> scalar. */
-export function sigmoidCeLoss(logits: Tensor, targets: Tensor, numMasks: number): Tensor {
+/**
+ * sigmoid_ce_loss: sum over matches of the mean-over-points BCE, divided by numMasks. [M, P] x [M, P] ->
+ * scalar, or with reduction 'none' the per-match terms [M] (already divided by numMasks).
+ */
+export function sigmoidCeLoss(
+  logits: Tensor,
+  targets: Tensor,
+  numMasks: number,
+  reduction: 'sum' | 'none' = 'sum',
+): Tensor {
   check2d('sigmoidCeLoss logits', logits);
-  return torch.tidy(() =>
-    torch.binaryCrossEntropyWithLogits(logits, targets, { reduction: 'none' }).mean(1).sum().div(numMasks),
-  );
+  return torch.tidy(() => {
+    const per = torch
+      .binaryCrossEntropyWithLogits(logits, targets, { reduction: 'none' })
+      .mean(1)
+      .div(numMasks);
+    return reduction === 'none' ? per : per.sum();
+  });
 }
 
-/** dice_loss: sum over matches of 1 - (2 <s, t> + 1) / (sum s + sum t + 1), divided by numMasks. */
-export function diceLoss(logits: Tensor, targets: Tensor, numMasks: number): Tensor {
+/** dice_loss: sum over matches of 1 - (2 <s, t> + 1) / (sum s + sum t + 1), divided by numMasks (or per match). */
+export function diceLoss(
+  logits: Tensor,
+  targets: Tensor,
+  numMasks: number,
+  reduction: 'sum' | 'none' = 'sum',
+): Tensor {
   check2d('diceLoss logits', logits);
   return torch.tidy(() => {
     const s = logits.sigmoid();
     const num = s.mul(targets).sum(-1).mul(2).add(1);
     const den = s.sum(-1).add(targets.sum(-1)).add(1);
-    return num.div(den).rsub(1).sum().div(numMasks);
+    const per = num.div(den).rsub(1).div(numMasks);
+    return reduction === 'none' ? per : per.sum();
   });
 }

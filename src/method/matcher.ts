@@ -8,13 +8,15 @@
 //   Cost_mask[q, t]   = min over SAM's masks n of (ceW * CE + diceW * dice)(M_hat_q, M_SAM^{t,n})
 //                       on points sampled uniformly (the same points for all pairs of the image)
 // The level n that gave the minimum is returned with the match: the loss supervises with that mask.
+//
+// Every term is computed for the whole batch with a few tensor ops (the per-image cost matrices are
+// small); the min over levels, the weighted sum and the assignment run in JS on the copied values.
 import * as torch from '../engine/index.ts';
 import type { Generator, Tensor } from '../engine/index.ts';
 import type { MatcherConfig } from './config.ts';
 import { linearSumAssignment } from './hungarian.ts';
 import { pointSample, uniformPoints } from './point-sample.ts';
-import { pairwisePromptKlFromLogProbs } from './prompt-kl.ts';
-import type { ImageTargets, LayerPrediction } from './types.ts';
+import type { ImageTargets, LayerPrediction, PromptKind } from './types.ts';
 
 /** One image's match. */
 export interface ImageMatch {
@@ -26,10 +28,11 @@ export interface ImageMatch {
   levels: number[];
 }
 
-/** The cost matrices of one image (for tests and inspection); all [Q, T]. */
+/** The cost matrices of one image; all [Q, T] row-major. */
 export interface ImageCosts {
   total: Float32Array;
   classCost: Float32Array;
+  /** Zeros when the image has no prompt latents or the prompt weight is 0. */
   promptCost: Float32Array;
   maskCost: Float32Array;
   /** The min-cost mask level per pair (Eq. 13's argmin, or the fixed level). */
@@ -41,7 +44,7 @@ export interface ImageCosts {
   levels: number;
 }
 
-/** Which of the target's mask levels the pair may use. */
+/** Which of the target's mask levels the pair may use (null: the min over all). */
 function levelChoice(config: MatcherConfig, levels: number): number | null {
   if (config.samLevel === 'adaptive' || levels === 1) return null;
   if (config.samLevel >= levels) {
@@ -50,113 +53,180 @@ function levelChoice(config: MatcherConfig, levels: number): number | null {
   return config.samLevel;
 }
 
+/** The target side of the prompt cost for one label kind: every image's latents of that kind in one table. */
+interface PromptTable {
+  /** [N, 2*Dp] softmax of the target latents. */
+  p: Tensor;
+  /** [N] sum p log p. */
+  negEntropy: Float32Array;
+  /** Row of image b's first target. */
+  offset: Map<number, number>;
+  rows: number;
+}
+
 /**
- * What one layer's cost needs from the predictions, computed once for every image of the batch:
- * class probabilities, mask logits at each image's points (and their sigmoid), the predicted prompt
- * log-probabilities of each kind.
+ * What the matcher needs from the targets, computed once per batch and reused by every decoder layer
+ * (the tensors live in the caller's tidy scope).
  */
-interface PreparedLayer {
-  probs: Tensor; // [B, Q, C+1]
-  /** [B, 2Q, P]: mask logits at the points stacked over their sigmoid (one matmul gives CE and dice). */
-  stacked: Tensor;
-  softplusSum: Tensor; // [B, Q]
-  sigmoidSum: Tensor; // [B, Q]
-  logQ: { point: Tensor | null; box: Tensor | null }; // [B, Q, 2*Dp]
-  coords: Tensor; // [B, P, 2]
+export interface PreparedTargets {
+  prompts: Record<PromptKind, PromptTable | null>;
 }
 
-function prepareLayer(
-  pred: LayerPrediction,
-  coords: Tensor,
-  targets: ImageTargets[],
-  config: MatcherConfig,
-): PreparedLayer {
-  const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
-  const s = x.sigmoid();
-  const kinds = new Set(targets.map((t) => (t.prompts ? t.prompts.kind : null)));
-  const logQ = (kind: 'point' | 'box'): Tensor | null =>
-    config.promptWeight > 0 && kinds.has(kind)
-      ? pred.predPrompts[kind].float().logSoftmax(-1).flatten(2)
-      : null;
-  return {
-    probs: pred.predLogits.float().softmax(-1),
-    stacked: torch.cat([x, s], 1),
-    softplusSum: torch.softplus(x).sum(2),
-    sigmoidSum: s.sum(2),
-    logQ: { point: logQ('point'), box: logQ('box') },
-    coords,
-  };
-}
-
-interface CostTensors {
-  total: Tensor;
-  classCost: Tensor;
-  promptCost: Tensor | null;
-  maskCost: Tensor;
-  level: Tensor;
-  perLevel: Tensor;
-}
-
-/** Eq. 11-14 for image b of a prepared layer; all [Q, T] (perLevel [Q, T, K]). */
-function costTensors(l: PreparedLayer, b: number, target: ImageTargets, config: MatcherConfig): CostTensors {
-  const [, Q2, P] = l.stacked.shape;
-  const Q = Q2 / 2;
-  const T = target.classes.length;
-  const K = target.masks.levels;
-  const C1 = l.probs.shape[2];
-  if (target.masks.count !== T) {
-    throw new Error(`matcher: ${T} target classes but ${target.masks.count} mask targets`);
-  }
-  for (const c of target.classes) {
-    if (!(Number.isInteger(c) && c >= 0 && c < C1 - 1)) {
-      throw new Error(`matcher: target class ${c} outside [0, ${C1 - 1})`);
+function checkTargets(targets: ImageTargets[], numClasses: number): void {
+  targets.forEach((t, b) => {
+    const T = t.classes.length;
+    if (t.masks.count !== T) {
+      throw new Error(`matcher: image ${b} has ${T} target classes but ${t.masks.count} mask targets`);
     }
-  }
-  const fixed = levelChoice(config, K);
-  const device = l.probs.device;
-  // Eq. 11: minus the probability of the target's class.
-  const tgtIds = torch.tensor(target.classes, { dtype: 'int64', device });
-  const classCost = l.probs.select(0, b).indexSelect(1, tgtIds).neg(); // [Q, T]
+    for (const c of t.classes) {
+      if (!(Number.isInteger(c) && c >= 0 && c < numClasses)) {
+        throw new Error(`matcher: image ${b}: target class ${c} outside [0, ${numClasses})`);
+      }
+    }
+    if (t.prompts && t.prompts.latents.shape[0] !== T) {
+      throw new Error(
+        `matcher: image ${b} has ${T} targets but ${t.prompts.latents.shape[0]} prompt latents`,
+      );
+    }
+  });
+}
 
-  // Eq. 13: Mask2Former's distance (ceW * CE + diceW * dice) to every level, on the image's points;
-  // BCE(x, t) = softplus(x) - x t and dice's <sigmoid(x), t> come from one matmul.
-  const tgt = target.masks
-    .sampleAll(l.coords.narrow(0, b, 1))
-    .reshape(T * K, P)
-    .float(); // [T*K, P]
-  const prods = l.stacked.select(0, b).matmul(tgt.t()); // [2Q, T*K]
-  const ce = l.softplusSum
-    .select(0, b)
-    .unsqueeze(1)
-    .sub(prods.narrow(0, 0, Q))
-    .div(P);
-  const den = l.sigmoidSum.select(0, b).unsqueeze(1).add(tgt.sum(1).unsqueeze(0)).add(1);
-  const dice = prods.narrow(0, Q, Q).mul(2).add(1).div(den).rsub(1);
-  const perLevel = ce.mul(config.maskCeWeight).add(dice.mul(config.maskDiceWeight)).reshape(Q, T, K);
-  let maskCost: Tensor;
-  let level: Tensor;
-  if (fixed === null) {
-    const m = perLevel.min(2);
-    maskCost = m.values;
-    level = m.indices;
-  } else {
-    maskCost = perLevel.select(2, fixed);
-    level = torch.full([Q, T], fixed, { dtype: 'int64', device });
-  }
+/** The target-side prompt tables (Eq. 12's softmax(Z) and its entropy term). Call without gradients. */
+export function prepareTargets(targets: ImageTargets[], device?: string): PreparedTargets {
+  const table = (kind: PromptKind): PromptTable | null => {
+    const offset = new Map<number, number>();
+    const parts: Tensor[] = [];
+    let rows = 0;
+    targets.forEach((t, b) => {
+      if (t.prompts?.kind !== kind || t.classes.length === 0) return;
+      offset.set(b, rows);
+      rows += t.classes.length;
+      parts.push(t.prompts.latents.detach().float().to({ device }));
+    });
+    if (rows === 0) return null;
+    return torch.noGrad(() => {
+      const z = parts.length === 1 ? parts[0] : torch.cat(parts, 0); // [N, 2, Dp]
+      const logP = z.logSoftmax(-1).flatten(1); // [N, 2*Dp]
+      const p = logP.exp();
+      return { p, negEntropy: p.mul(logP).sum(1).toFloat32Array(), offset, rows };
+    });
+  };
+  return { prompts: { point: table('point'), box: table('box') } };
+}
 
-  // Eq. 12: KL between the target and predicted prompt latents (the image's label kind).
-  const logQ = target.prompts ? l.logQ[target.prompts.kind] : null;
-  const promptCost =
-    logQ && target.prompts ? pairwisePromptKlFromLogProbs(logQ.select(0, b), target.prompts.latents) : null;
+/**
+ * Eq. 11-14 for every image of one layer. coords [B, P, 2]: each image's uniform points. Returns the
+ * cost matrices image by image (images without targets give empty ones).
+ */
+export function layerCosts(
+  pred: LayerPrediction,
+  targets: ImageTargets[],
+  coords: Tensor,
+  config: MatcherConfig,
+  prepared?: PreparedTargets,
+): ImageCosts[] {
+  const [B, Q, C1] = pred.predLogits.shape;
+  if (targets.length !== B)
+    throw new Error(`matcher: ${B} images in the batch but ${targets.length} target sets`);
+  checkTargets(targets, C1 - 1);
+  const P = coords.shape[1];
+  return torch.noGrad(() =>
+    torch.tidy(() => {
+      const device = pred.predLogits.device;
+      const prep = prepared ?? prepareTargets(targets, device);
+      // Eq. 11 inputs: class probabilities [B, Q, C+1].
+      const probs = pred.predLogits.float().softmax(-1).toFloat32Array();
 
-  let total = classCost.mul(config.classWeight).add(maskCost.mul(config.maskWeight));
-  if (promptCost) total = total.add(promptCost.mul(config.promptWeight));
-  return { total, classCost, promptCost, maskCost, level, perLevel };
+      // Eq. 12 inputs: the cross term sum p log q for every (query, target) of a kind, one matmul per kind
+      // (pairs across images are computed too and ignored: cheaper than one small matmul per image).
+      const cross: Record<PromptKind, Float32Array | null> = { point: null, box: null };
+      if (config.promptWeight > 0) {
+        for (const kind of ['point', 'box'] as const) {
+          const table = prep.prompts[kind];
+          if (!table) continue;
+          const logQ = pred.predPrompts[kind].float().logSoftmax(-1).flatten(2).flatten(0, 1); // [B*Q, 2*Dp]
+          cross[kind] = logQ.matmul(table.p.t()).toFloat32Array(); // [B*Q, N]
+        }
+      }
+
+      // Eq. 13 inputs: Mask2Former's distance to every target level on each image's points. Targets are
+      // padded to the batch's largest T*K and the CE / dice products taken in one batched matmul.
+      const rowsOf = targets.map((t) => t.classes.length * t.masks.levels);
+      const maxRows = Math.max(1, ...rowsOf);
+      const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
+      const s = x.sigmoid();
+      const tgt = torch.stack(
+        targets.map((t, b) => {
+          if (rowsOf[b] === 0) return torch.zeros([maxRows, P], { device });
+          const v = t.masks
+            .sampleAll(coords.narrow(0, b, 1))
+            .reshape(rowsOf[b], P)
+            .float();
+          return rowsOf[b] === maxRows ? v : torch.pad(v, [0, 0, 0, maxRows - rowsOf[b]]);
+        }),
+      ); // [B, R, P]
+      const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [B, 2Q, R]: <x, t> and <sigmoid x, t>
+      const ce = torch
+        .softplus(x)
+        .sum(2, true)
+        .sub(prods.narrow(1, 0, Q))
+        .div(P); // BCE = softplus(x) - x t
+      const den = s.sum(2, true).add(tgt.sum(2).unsqueeze(1)).add(1);
+      const dice = prods.narrow(1, Q, Q).mul(2).add(1).div(den).rsub(1);
+      const dist = ce.mul(config.maskCeWeight).add(dice.mul(config.maskDiceWeight)).toFloat32Array(); // [B, Q, R]
+
+      return targets.map((t, b) => {
+        const T = t.classes.length;
+        const K = t.masks.levels;
+        const out: ImageCosts = {
+          total: new Float32Array(Q * T),
+          classCost: new Float32Array(Q * T),
+          promptCost: new Float32Array(Q * T),
+          maskCost: new Float32Array(Q * T),
+          level: new Int32Array(Q * T),
+          maskCostPerLevel: new Float32Array(Q * T * K),
+          queries: Q,
+          targets: T,
+          levels: K,
+        };
+        if (T === 0) return out;
+        const fixed = levelChoice(config, K);
+        const kind = t.prompts?.kind;
+        const table = kind ? prep.prompts[kind] : null;
+        const crossK = kind ? cross[kind] : null;
+        for (let q = 0; q < Q; q++) {
+          const bq = b * Q + q;
+          for (let j = 0; j < T; j++) {
+            const i = q * T + j;
+            out.classCost[i] = -probs[bq * C1 + t.classes[j]];
+            if (table && crossK) {
+              const n = table.offset.get(b)! + j;
+              out.promptCost[i] = table.negEntropy[n] - crossK[bq * table.rows + n];
+            }
+            let best = 0;
+            for (let k = 0; k < K; k++) {
+              const d = dist[bq * maxRows + j * K + k];
+              out.maskCostPerLevel[i * K + k] = d;
+              if (d < out.maskCostPerLevel[i * K + best]) best = k;
+            }
+            const level = fixed ?? best;
+            out.level[i] = level;
+            out.maskCost[i] = out.maskCostPerLevel[i * K + level];
+            out.total[i] =
+              config.classWeight * out.classCost[i] +
+              config.promptWeight * out.promptCost[i] +
+              config.maskWeight * out.maskCost[i];
+          }
+        }
+        return out;
+      });
+    }),
+  );
 }
 
 /**
  * The Eq. 14 cost matrices of one image, for tests and inspection. logits [Q, C+1], masks [Q, h, w],
- * prompts [Q, 2, Dp] (the image's label kind, or null); coords [1, P, 2] the image's points.
+ * prompts [Q, 2, Dp] (the image's label kind, or null for no prompt cost); coords [1, P, 2].
  */
 export function imageCosts(
   logits: Tensor,
@@ -166,35 +236,18 @@ export function imageCosts(
   coords: Tensor,
   config: MatcherConfig,
 ): ImageCosts {
-  const Q = logits.shape[0];
-  const T = target.classes.length;
-  return torch.noGrad(() =>
-    torch.tidy(() => {
-      const kind = target.prompts?.kind ?? 'point';
-      const p = prompts ?? torch.zeros([Q, 2, 1]);
-      const pred: LayerPrediction = {
-        predLogits: logits.unsqueeze(0),
-        predMasks: masks.unsqueeze(0),
-        predPrompts: { point: p.unsqueeze(0), box: p.unsqueeze(0), [kind]: p.unsqueeze(0) },
-      };
-      const t = prompts ? target : { ...target, prompts: null };
-      const c = costTensors(prepareLayer(pred, coords, [t], config), 0, t, config);
-      return {
-        total: c.total.toFloat32Array(),
-        classCost: c.classCost.toFloat32Array(),
-        promptCost: c.promptCost ? c.promptCost.toFloat32Array() : new Float32Array(Q * T),
-        maskCost: c.maskCost.toFloat32Array(),
-        level: Int32Array.from(c.level.toTypedArray() as BigInt64Array, Number),
-        maskCostPerLevel: c.perLevel.toFloat32Array(),
-        queries: Q,
-        targets: T,
-        levels: target.masks.levels,
-      };
-    }),
-  );
+  return torch.tidy(() => {
+    const p = (prompts ?? torch.zeros([logits.shape[0], 2, 1])).unsqueeze(0);
+    const pred: LayerPrediction = {
+      predLogits: logits.unsqueeze(0),
+      predMasks: masks.unsqueeze(0),
+      predPrompts: { point: p, box: p },
+    };
+    return layerCosts(pred, [prompts ? target : { ...target, prompts: null }], coords, config)[0];
+  });
 }
 
-/** Matches image b's queries to its targets from its costs. */
+/** Matches one image's queries to its targets from its costs. */
 export function assign(costs: ImageCosts, where = 'matcher cost'): ImageMatch {
   const a = linearSumAssignment(costs.total, costs.queries, costs.targets, where);
   return {
@@ -206,35 +259,22 @@ export function assign(costs: ImageCosts, where = 'matcher cost'): ImageMatch {
 
 /**
  * Matches every image of one layer's predictions to its targets (Mask2Former's HungarianMatcher.forward,
- * with WISH's costs). Fresh uniform points per image, as Mask2Former draws them.
+ * with WISH's costs). Fresh uniform points per image, as Mask2Former draws them. `prepared` (from
+ * prepareTargets) saves recomputing the target side when several layers are matched.
  */
 export function matchLayer(
   pred: LayerPrediction,
   targets: ImageTargets[],
   config: MatcherConfig,
   generator?: Generator,
+  prepared?: PreparedTargets,
 ): ImageMatch[] {
-  const [B, Q] = pred.predLogits.shape;
+  const B = pred.predLogits.shape[0];
   if (targets.length !== B)
     throw new Error(`matcher: ${B} images in the batch but ${targets.length} target sets`);
-  return torch.noGrad(() =>
-    torch.tidy(() => {
-      const coords = uniformPoints(B, config.numPoints, generator, pred.predMasks.device); // [B, P, 2]
-      const layer = prepareLayer(pred, coords, targets, config);
-      return targets.map((t, b) => {
-        const T = t.classes.length;
-        if (T === 0 || Q === 0) return { queries: [], targets: [], levels: [] };
-        return torch.tidy(() => {
-          const c = costTensors(layer, b, t, config);
-          const a = linearSumAssignment(c.total.toFloat32Array(), Q, T, `matcher cost of image ${b}`);
-          const level = c.level.toTypedArray() as BigInt64Array;
-          return {
-            queries: a.rows,
-            targets: a.cols,
-            levels: a.rows.map((q, i) => Number(level[q * T + a.cols[i]])),
-          };
-        });
-      });
-    }),
-  );
+  const costs = torch.tidy(() => {
+    const coords = uniformPoints(B, config.numPoints, generator, pred.predMasks.device); // [B, P, 2]
+    return layerCosts(pred, targets, coords, config, prepared);
+  });
+  return costs.map((c, b) => assign(c, `matcher cost of image ${b}`));
 }
