@@ -10,6 +10,7 @@ export {
 export {
   ResNet,
   loadTorchvisionResNet,
+  loadTorchvisionResNetFile,
   type ResNetOptions,
   type ResNetDepth,
   type NormKind,
