@@ -365,8 +365,9 @@ export function wishLoss(
       const numMasks = numMasksOf(targets);
       const layers: [string, LayerPrediction][] = [['', pred]];
       if (config.deepSupervision) (pred.aux ?? []).forEach((l, i) => layers.push([`_${i}`, l]));
+      const prepared = prepareTargets(targets, pred.predLogits.device); // the target side, once for all layers
       const perLayerMatches = layers.map(([, layer]) =>
-        matchLayer(layer, targets, config.matcher, opts.generator),
+        matchLayer(layer, targets, config.matcher, opts.generator, prepared),
       );
       matches = perLayerMatches[0];
       const t = setLossLayers(
