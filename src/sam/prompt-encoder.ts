@@ -3,10 +3,11 @@
 // a learned per-kind embedding, so they do not depend on the image: `promptLatents` exposes them alone
 // (WISH's prompt latents, DESIGN.md section 4).
 //
-// Coordinate frame: every coordinate given to this module is in the MODEL INPUT frame, i.e. pixels of the
-// image after the longest-side resize to L (before padding), x to the right and y down, the pixel centre
-// of pixel (i, j) being (j + 0.5, i + 0.5) after the +0.5 the official code adds. Map original-image
-// coordinates there with preprocess.ts's applyCoords / applyBoxes first.
+// Coordinate frame: every coordinate given to this module is in the MODEL INPUT frame: (x, y) pixels of
+// the image after the longest-side resize to L (the padding lies beyond it), x to the right, y down, as
+// the official predictor passes them after ResizeLongestSide.apply_coords. The encoder adds 0.5 and
+// divides by L, as the official one. Map original-image coordinates with preprocess.ts's applyCoords /
+// applyBoxes first (Sam.promptLatents does that for you).
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
 import { Conv2d, Embedding, LayerNorm2d, Module, ModuleList, Sequential } from '../engine/nn/index.ts';
