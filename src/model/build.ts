@@ -49,6 +49,6 @@ export function buildModel(config: unknown, source?: string): WishModel {
     promptDim: c.promptDim,
     headLayers: c.decoder.headLayers,
   });
-  const camHead = new CamHead(backbone.outputShapes.res5.channels, c.numClasses);
-  return new WishModel({ backbone, pixelDecoder, predictor, camHead });
+  const camHead = new CamHead(backbone.outputShapes[c.camLevel].channels, c.numClasses);
+  return new WishModel({ backbone, pixelDecoder, predictor, camHead, camLevel: c.camLevel });
 }

@@ -53,6 +53,8 @@ export const modelConfigSchema = z
     /** square training/inference input side in pixels (a multiple of 32) */
     inputSize: posInt.refine((v) => v % 32 === 0, 'must be a multiple of 32'),
     backbone: backboneConfigSchema,
+    /** the backbone map the CAM head reads: the last one (res5) in the paper; a finer one gives finer CAMs */
+    camLevel: z.enum(['res3', 'res4', 'res5']).default('res5'),
     pixelDecoder: pixelDecoderConfigSchema,
     decoder: decoderConfigSchema,
   })

@@ -4,7 +4,7 @@
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
 import { Module } from '../engine/nn/index.ts';
-import type { Backbone } from './backbone/types.ts';
+import type { Backbone, FeatureName } from './backbone/types.ts';
 import { CamHead } from './heads/cam-head.ts';
 import type { PixelDecoder } from './pixel-decoder/types.ts';
 import type { LayerPrediction, MaskedTransformerDecoder } from './transformer-decoder.ts';
@@ -12,7 +12,7 @@ import type { LayerPrediction, MaskedTransformerDecoder } from './transformer-de
 export interface WishOutput extends LayerPrediction {
   /** predictions of the earlier decoder stages (before layer 1, after layers 1 .. L-1) */
   aux: LayerPrediction[];
-  /** [B, C, H/32, W/32] */
+  /** [B, C, H/32, W/32] (the stride of camLevel) */
   camMaps: Tensor;
   /** [B, C] */
   camLogits: Tensor;
@@ -23,14 +23,18 @@ export class WishModel extends Module {
   readonly pixelDecoder: PixelDecoder;
   readonly predictor: MaskedTransformerDecoder;
   readonly camHead: CamHead;
+  /** the backbone map under the CAM head (res5 in the paper) */
+  readonly camLevel: FeatureName;
 
   constructor(parts: {
     backbone: Backbone;
     pixelDecoder: PixelDecoder;
     predictor: MaskedTransformerDecoder;
     camHead: CamHead;
+    camLevel?: FeatureName;
   }) {
     super();
+    this.camLevel = parts.camLevel ?? 'res5';
     this.backbone = this.registerModule('backbone', parts.backbone);
     this.pixelDecoder = this.registerModule('pixel_decoder', parts.pixelDecoder);
     this.predictor = this.registerModule('predictor', parts.predictor);
@@ -47,12 +51,12 @@ export class WishModel extends Module {
   /**
    * images [B, 3, H, W] (normalised, H and W multiples of 32) ->
    *   predLogits [B, Q, C+1], predMasks [B, Q, H/4, W/4], predPrompts {point, box} [B, Q, 2, Dp],
-   *   aux (same, per earlier stage), camMaps [B, C, H/32, W/32], camLogits [B, C]
+   *   aux (same, per earlier stage), camMaps [B, C, H/32, W/32] (res5; H/16 for res4), camLogits [B, C]
    */
   forward(images: Tensor): WishOutput {
     return torch.tidy(() => {
       const features = this.backbone.forward(images);
-      const { camMaps, camLogits } = this.camHead.forward(features.res5);
+      const { camMaps, camLogits } = this.camHead.forward(features[this.camLevel]);
       const pix = this.pixelDecoder.forward(features);
       const preds = this.predictor.forward(pix.multiScale, pix.maskFeatures);
       const last = preds[preds.length - 1];

@@ -63,6 +63,7 @@ const tinyModel: ModelConfigInput = {
   promptDim: 8,
   inputSize: 64,
   backbone: { kind: 'small-cnn', widths: [8, 16, 16, 24], depth: 1 },
+  camLevel: 'res4',
   // convDim 16 != hiddenDim 24: the decoder's input projections are exercised
   pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 12 },
   decoder: { hiddenDim: 24, numQueries: 5, nHeads: 2, dimFeedforward: 32, layers: 4 },
@@ -204,7 +205,7 @@ const PARTS: Part[] = [
       [2, 5, 16, 24],
       [2, 5, 2, 8],
       [2, 5, 2, 8],
-      [2, 3, 2, 3],
+      [2, 3, 4, 6],
       [2, 3],
       ...Array.from({ length: 4 }, () => [
         [2, 5, 4],
