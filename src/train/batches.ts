@@ -1,0 +1,354 @@
+// The training data pipeline: a PreparedDataset -> seeded, augmented batches with each image's targets.
+// Order and augmentation are pure functions of (seed, iteration, slot), so a resumed run sees exactly the
+// batches an uninterrupted one would. Label kinds mix freely within a batch:
+//   point / box -> SAM's three masks (original frame, read through the frame map) + SAM prompt latents
+//   mask        -> the full masks warped into the augmented frame (one level)
+//   tag         -> filled in after the forward pass from the model's CAMs (tagTargets, Eq. 18)
+import path from 'node:path';
+import * as torch from '../engine/index.ts';
+import type { Tensor } from '../engine/index.ts';
+import { augmentSample, type FrameMap, type LabeledInstance } from '../data/augment/index.ts';
+import { loadImage } from '../data/image/io.ts';
+import type { RgbImage } from '../data/image/types.ts';
+import { annToRle, decode, rleToCoco } from '../data/mask/index.ts';
+import { mix32, seededRandom } from '../data/synth/rng.ts';
+import type { WeakImage } from '../data/weak/types.ts';
+import type { TagsToPointsConfig } from '../method/config.ts';
+import type { PreparedDataset, PreparedLabel } from '../method/prepare/types.ts';
+import {
+  DenseMaskTargets,
+  FrameMaskTargets,
+  SamMaskTargets,
+  type SamGeometry,
+} from '../method/sam-targets.ts';
+import { tagsToPoints, type PointPromptTeacher } from '../method/tags-to-points.ts';
+import type { ImageTargets } from '../method/types.ts';
+import { normalizeImages } from '../model/normalize.ts';
+import { resizedShape } from '../sam/preprocess.ts';
+import type { PromptLatentSource } from './teacher.ts';
+
+export interface AugmentSettings {
+  minScale: number;
+  maxScale: number;
+  flipProb: number;
+}
+
+/** One augmented image and what it needs to become targets. */
+export interface Sample {
+  image: WeakImage;
+  /** Original -> augmented frame. */
+  frame: FrameMap;
+  /** [3, S, S] uint8 RGB of the augmented image. */
+  pixels: RgbImage;
+  /** Class indices (0..C-1) of the kept labels (point / box / mask images). */
+  classes: number[];
+  /** Point / box images: the kept labels. */
+  labels: PreparedLabel[];
+  /** Mask images: kept masks [T, S, S] (0/1) in the augmented frame. */
+  dense: Uint8Array[];
+  /** Tag images: the tags as class indices. */
+  tags: number[];
+}
+
+interface PerImage {
+  pixels: RgbImage;
+  /** Point / box images: [T, 3, H, W] SAM masks (0/1), decoded once. */
+  samMasks: Uint8Array | null;
+}
+
+const KINDS = new Set(['point', 'box', 'mask', 'tag']);
+
+export class BatchSource {
+  readonly numClasses: number;
+  /** Images that carry a usable label, in id order ('none' images are skipped). */
+  readonly images: WeakImage[];
+  /** category id -> class index. */
+  readonly classOf: Map<number, number>;
+  readonly categoryIds: number[];
+  private readonly cache = new Map<number, PerImage>();
+  private readonly annsByImage = new Map<number, { category_id: number; segmentation?: unknown }[]>();
+  private readonly perms = new Map<number, number[]>();
+
+  constructor(
+    readonly prepared: PreparedDataset,
+    readonly opts: {
+      inputSize: number;
+      batchSize: number;
+      augment: AugmentSettings;
+      seed: number;
+      cacheImages: boolean;
+      latents: PromptLatentSource;
+    },
+  ) {
+    const weak = prepared.weak;
+    this.categoryIds = weak.categories.map((c) => c.id).sort((a, b) => a - b);
+    this.classOf = new Map(this.categoryIds.map((id, i) => [id, i]));
+    this.numClasses = this.categoryIds.length;
+    for (const a of weak.annotations) {
+      const list = this.annsByImage.get(a.image_id) ?? [];
+      list.push(a);
+      this.annsByImage.set(a.image_id, list);
+    }
+    this.images = weak.images
+      .filter((im) => {
+        if (!KINDS.has(im.label_type)) return false;
+        if (im.label_type === 'tag') return (im.tags ?? []).length > 0;
+        if (im.label_type === 'mask') return (this.annsByImage.get(im.id) ?? []).length > 0;
+        return (prepared.labels.get(im.id) ?? []).length > 0;
+      })
+      .sort((a, b) => a.id - b.id);
+    if (this.images.length === 0) throw new Error(`${prepared.dir}: no image with a usable label`);
+    for (const im of this.images) {
+      if (im.label_type === 'tag') {
+        for (const t of im.tags!) this.classIndex(t, `image ${im.id} tag`);
+      }
+    }
+  }
+
+  private classIndex(categoryId: number, where: string): number {
+    const c = this.classOf.get(categoryId);
+    if (c === undefined) throw new Error(`${this.prepared.dir}: ${where}: unknown category id ${categoryId}`);
+    return c;
+  }
+
+  /** The image indices of iteration `it`: epoch-wise seeded permutations, read in order. */
+  indicesOf(it: number): number[] {
+    const N = this.images.length;
+    const B = this.opts.batchSize;
+    return Array.from({ length: B }, (_, j) => {
+      const g = it * B + j;
+      const epoch = Math.floor(g / N);
+      let perm = this.perms.get(epoch);
+      if (!perm) {
+        const rand = seededRandom(mix32(this.opts.seed, 0x5eed0000 + epoch));
+        perm = Array.from({ length: N }, (_, i) => i);
+        for (let i = N - 1; i > 0; i--) {
+          const k = Math.floor(rand() * (i + 1));
+          [perm[i], perm[k]] = [perm[k], perm[i]];
+        }
+        this.perms.clear(); // only the current epoch is needed
+        this.perms.set(epoch, perm);
+      }
+      return perm[g % N];
+    });
+  }
+
+  private async load(im: WeakImage): Promise<PerImage> {
+    const hit = this.cache.get(im.id);
+    if (hit) return hit;
+    const file = path.join(this.prepared.manifest.images, im.file_name);
+    const pixels = await loadImage(file);
+    if (pixels.width !== im.width || pixels.height !== im.height) {
+      throw new Error(
+        `${file}: image is ${pixels.width}x${pixels.height}, the dataset says ${im.width}x${im.height}`,
+      );
+    }
+    let samMasks: Uint8Array | null = null;
+    const labels = this.prepared.labels.get(im.id);
+    if (labels && (im.label_type === 'point' || im.label_type === 'box')) {
+      const plane = im.width * im.height;
+      samMasks = new Uint8Array(labels.length * 3 * plane);
+      labels.forEach((l, t) =>
+        l.masks.forEach((rle, k) => {
+          const m = decode(rle);
+          if (m.width !== im.width || m.height !== im.height) {
+            throw new Error(
+              `${this.prepared.dir}: image ${im.id} label ${l.annotationId} level ${k + 1}: mask is ${m.width}x${m.height}, image ${im.width}x${im.height}`,
+            );
+          }
+          samMasks!.set(m.data, (t * 3 + k) * plane);
+        }),
+      );
+    }
+    const entry = { pixels, samMasks };
+    if (this.opts.cacheImages) this.cache.set(im.id, entry);
+    return entry;
+  }
+
+  /** One augmented sample; `rand` draws the augmentation. */
+  async sample(index: number, rand: () => number): Promise<Sample & { samMasks: Uint8Array | null }> {
+    const im = this.images[index];
+    const { pixels, samMasks } = await this.load(im);
+    const S = this.opts.inputSize;
+    const labels = this.prepared.labels.get(im.id) ?? [];
+    type Inst = LabeledInstance & { i: number };
+    let instances: Inst[] = [];
+    if (im.label_type === 'point' || im.label_type === 'box') {
+      instances = labels.map((l, i) =>
+        l.kind === 'point'
+          ? { i, point: [l.prompt[0], l.prompt[1]] as [number, number] }
+          : { i, box: l.prompt as [number, number, number, number] },
+      );
+    } else if (im.label_type === 'mask') {
+      instances = (this.annsByImage.get(im.id) ?? []).map((a, i) => ({
+        i,
+        rle: rleToCoco(annToRle(a.segmentation, im.height, im.width, `image ${im.id} annotation ${i}`)),
+      }));
+    }
+    const w = augmentSample({ image: pixels, instances }, rand, {
+      targetWidth: S,
+      targetHeight: S,
+      ...this.opts.augment,
+    });
+    const base = {
+      image: im,
+      frame: w.map,
+      pixels: w.image,
+      labels: [] as PreparedLabel[],
+      dense: [] as Uint8Array[],
+    };
+    if (im.label_type === 'tag') {
+      return {
+        ...base,
+        classes: [],
+        tags: im.tags!.map((t) => this.classIndex(t, `image ${im.id} tag`)),
+        samMasks: null,
+      };
+    }
+    if (im.label_type === 'mask') {
+      const anns = this.annsByImage.get(im.id)!;
+      return {
+        ...base,
+        classes: w.instances.map((x) => this.classIndex(anns[x.i].category_id, `image ${im.id}`)),
+        dense: w.instances.map((x) => decode(x.rle!).data),
+        tags: [],
+        samMasks: null,
+      };
+    }
+    // Point / box: keep the labels whose prompt survived the crop; their masks stay in the original frame.
+    const plane = im.width * im.height;
+    const kept = w.instances.map((x) => x.i);
+    const masks = new Uint8Array(kept.length * 3 * plane);
+    kept.forEach((i, t) => masks.set(samMasks!.subarray(i * 3 * plane, (i + 1) * 3 * plane), t * 3 * plane));
+    return {
+      ...base,
+      labels: kept.map((i) => labels[i]),
+      classes: kept.map((i) =>
+        this.classIndex(labels[i].categoryId, `image ${im.id} label ${labels[i].annotationId}`),
+      ),
+      tags: [],
+      samMasks: masks,
+    };
+  }
+
+  /**
+   * Iteration `it`'s batch: images [B, 3, S, S] normalised, and targets for every image (tag images get
+   * theirs from tagTargets after the forward pass; until then their entry is null).
+   */
+  async batch(it: number): Promise<Batch> {
+    const S = this.opts.inputSize;
+    const samples = await Promise.all(
+      this.indicesOf(it).map((idx, j) => this.sample(idx, seededRandom(mix32(mix32(this.opts.seed, it), j)))),
+    );
+    const B = samples.length;
+    const px = new Uint8Array(B * 3 * S * S);
+    samples.forEach((s, b) => {
+      const d = s.pixels.data;
+      for (let c = 0; c < 3; c++) {
+        const off = (b * 3 + c) * S * S;
+        for (let k = 0; k < S * S; k++) px[off + k] = d[k * 3 + c];
+      }
+    });
+    const images = torch.tidy(() => normalizeImages(torch.fromTypedArray(px, [B, 3, S, S])));
+    const owned: Tensor[] = [images];
+    const disposers: (() => void)[] = [];
+    const targets = samples.map((s): ImageTargets | null => {
+      if (s.image.label_type === 'tag') return null;
+      if (s.image.label_type === 'mask') {
+        const T = s.dense.length;
+        const flat = new Uint8Array(T * S * S);
+        s.dense.forEach((m, t) => flat.set(m, t * S * S));
+        const dense = torch.fromTypedArray(flat, [T, S, S]);
+        owned.push(dense);
+        return { classes: s.classes, masks: new DenseMaskTargets(dense), prompts: null };
+      }
+      const T = s.labels.length;
+      const { width: W, height: H } = s.image;
+      const masks = torch.fromTypedArray(s.samMasks!, [T, 3, H, W]);
+      owned.push(masks);
+      const fm = new FrameMaskTargets(masks, s.frame);
+      disposers.push(() => fm.dispose());
+      const kind = s.image.label_type as 'point' | 'box';
+      let prompts = null;
+      if (T > 0) {
+        const latents = this.opts.latents.latents(
+          kind,
+          s.labels.map((l) => l.prompt),
+          [H, W],
+        );
+        owned.push(latents);
+        prompts = { kind, latents };
+      }
+      return { classes: s.classes, masks: fm, prompts };
+    });
+    return {
+      images,
+      samples,
+      targets,
+      dispose: () => {
+        torch.dispose(owned);
+        disposers.forEach((d) => d());
+      },
+    };
+  }
+}
+
+export interface Batch {
+  /** [B, 3, S, S] normalised. */
+  images: Tensor;
+  samples: Sample[];
+  /** null for tag images until tagTargets fills them. */
+  targets: (ImageTargets | null)[];
+  dispose(): void;
+}
+
+/**
+ * Section 4.3 at train time for one tag image: its current CAMs [C, h, w] -> peaks -> SAM point prompts
+ * from the cached embedding -> point targets (SAM's three low-res masks, read through the frame map) and
+ * point prompt latents. Returns the targets and the tensors to dispose after the step.
+ */
+export async function tagTargets(
+  sample: Sample,
+  cams: Tensor,
+  teacher: PointPromptTeacher,
+  latents: PromptLatentSource,
+  samImgSize: number,
+  config: TagsToPointsConfig,
+): Promise<{ targets: ImageTargets; owned: Tensor[]; points: number }> {
+  const { width: W, height: H } = sample.image;
+  const r = await tagsToPoints(
+    { embeddingId: sample.image.file_name, cams, tags: sample.tags, frame: sample.frame },
+    teacher,
+    config,
+  );
+  const imageClasses = sample.tags;
+  if (r.labels.length === 0 || r.sam === null) {
+    const none = torch.zeros([0, 1, 1]);
+    return {
+      targets: { classes: [], masks: new DenseMaskTargets(none), prompts: null, imageClasses },
+      owned: [none],
+      points: 0,
+    };
+  }
+  const geometry: SamGeometry = {
+    imgSize: samImgSize,
+    inputSize: resizedShape([H, W], samImgSize),
+    originalSize: [H, W],
+  };
+  const z = latents.latents(
+    'point',
+    r.labels.map((l) => l.point),
+    [H, W],
+  );
+  const owned = [r.sam.lowResLogits, r.sam.iou, r.sam.stability, z];
+  return {
+    targets: {
+      classes: r.labels.map((l) => l.classId),
+      masks: new SamMaskTargets(r.sam.lowResLogits, geometry, sample.frame),
+      prompts: { kind: 'point', latents: z },
+      imageClasses,
+    },
+    owned,
+    points: r.labels.length,
+  };
+}

@@ -1,0 +1,274 @@
+// The WISH trainer as one straight loop (paper section 5.1.2, DESIGN section 4):
+//   batch -> forward -> (tag images: CAM peaks -> SAM points, Eq. 18) -> Eq. 20 loss (only L_cam during
+//   the warm-up) -> backward -> clip -> AdamW (backbone lr x0.1) -> warmup+poly schedule
+// with checkpoints, periodic mask AP, JSONL metrics, a curves PNG, a progress bar and a time breakdown.
+// Determinism: every random draw of iteration `it` (batch order, augmentation, the loss's point sampling,
+// the global RNG) is seeded from (seed, it), so `resume` continues with exactly the losses of an
+// uninterrupted run on CPU.
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import cliProgress from 'cli-progress';
+import * as torch from '../engine/index.ts';
+import type { Tensor } from '../engine/index.ts';
+import { loadPth, loadTrainingCheckpoint, saveTrainingCheckpoint } from '../engine/io/checkpoint.ts';
+import { AdamW, LrScheduler, polySchedule } from '../engine/optim/index.ts';
+import { mix32 } from '../data/synth/rng.ts';
+import { lossPhase, wishLoss } from '../method/losses.ts';
+import { DenseMaskTargets, type MaskTargets } from '../method/sam-targets.ts';
+import type { PointPromptTeacher } from '../method/tags-to-points.ts';
+import type { ImageTargets } from '../method/types.ts';
+import type { PreparedDataset } from '../method/prepare/types.ts';
+import { buildModel } from '../model/build.ts';
+import { ResNet, loadTorchvisionResNet } from '../model/backbone/resnet.ts';
+import type { WishModel } from '../model/wish-model.ts';
+import { BatchSource, tagTargets } from './batches.ts';
+import type { RunConfig } from './config.ts';
+import { evaluateMaskAp, loadValSet, type ValSet } from './evaluate.ts';
+import { appendJsonl, summarizeTimes, writeCurvesPng, type CurvePoint, type StepTimes } from './metrics.ts';
+import type { PromptLatentSource } from './teacher.ts';
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const METRICS_FILE = 'metrics.jsonl';
+export const CURVES_FILE = 'curves.png';
+
+export interface TrainOptions {
+  config: RunConfig;
+  outDir: string;
+  prepared: PreparedDataset;
+  /** SAM's prompt encoder (target latents Z). */
+  latents: PromptLatentSource;
+  /** SAM point prompts for tag images (required when the data has tag images). */
+  teacher?: PointPromptTeacher;
+  /** Continue from outDir's checkpoint. */
+  resume?: boolean;
+  /** Stop (after checkpointing) once this run has done this many iterations: for interruption tests. */
+  stopAfter?: number;
+  progress?: boolean;
+  /** Overrides config.data.val (tests). */
+  val?: ValSet | null;
+}
+
+export interface TrainResult {
+  model: WishModel;
+  /** Total loss per iteration run in this call. */
+  losses: number[];
+  lastIteration: number;
+  evals: { iteration: number; ap: number; ap50: number }[];
+  times: ReturnType<typeof summarizeTimes>;
+}
+
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const c = o.config;
+  await mkdir(o.outDir, { recursive: true });
+  if (c.threads > 0) torch.setNumThreads(c.threads);
+  torch.manualSeed(c.seed);
+  const ckptFile = path.join(o.outDir, CHECKPOINT_FILE);
+  const metricsFile = path.join(o.outDir, METRICS_FILE);
+
+  // Model, optimiser (backbone at lr x multiplier), schedule.
+  const model = buildModel(c.model);
+  if (c.backboneWeights) {
+    if (!(model.backbone instanceof ResNet))
+      throw new Error('backboneWeights: the model has no ResNet backbone');
+    loadTorchvisionResNet(model.backbone, await loadPth(c.backboneWeights), c.backboneWeights);
+  }
+  if (c.device !== 'cpu') model.to(c.device);
+  const groups = model.parameterGroups();
+  const opt = new AdamW(
+    [
+      { params: groups.backbone, lr: c.optimizer.lr * c.optimizer.backboneLrMultiplier },
+      { params: groups.rest, lr: c.optimizer.lr },
+    ].filter((g) => g.params.length > 0),
+    { lr: c.optimizer.lr, weightDecay: c.optimizer.weightDecay },
+  );
+  const names = model.namedParameters();
+  const params = names.map(([, p]) => p).filter((p) => p.requiresGrad);
+
+  let start = 0;
+  if (o.resume) {
+    const ck = await loadTrainingCheckpoint(ckptFile);
+    model.loadStateDict(ck.model);
+    if (ck.optim) opt.loadStateDict(ck.optim, names);
+    torch.dispose([ck.model, ck.optim?.slots]);
+    start = (ck.train as { iteration: number }).iteration;
+  } else {
+    await rm(metricsFile, { force: true });
+  }
+  const schedule = polySchedule({
+    maxIters: c.iterations,
+    power: c.optimizer.polyPower,
+    warmupIters: c.optimizer.warmupIters,
+    warmupFactor: c.optimizer.warmupFactor,
+  });
+  const sched = new LrScheduler(opt, schedule, start);
+
+  const data = new BatchSource(o.prepared, {
+    inputSize: c.model.inputSize,
+    batchSize: c.batchSize,
+    augment: c.augment,
+    seed: c.seed,
+    cacheImages: c.data.cacheImages,
+    latents: o.latents,
+  });
+  if (data.numClasses !== c.model.numClasses) {
+    throw new Error(
+      `${o.prepared.dir}: the dataset has ${data.numClasses} categories but the model config has numClasses ${c.model.numClasses}`,
+    );
+  }
+  if (!o.teacher && data.images.some((im) => im.label_type === 'tag')) {
+    throw new Error(`${o.prepared.dir}: the data has tag images but no SAM teacher was given`);
+  }
+  const samImgSize = o.prepared.manifest.teacher.config.imgSize;
+  const val =
+    o.val !== undefined
+      ? o.val
+      : c.data.val && (await loadValSet(c.data.val.annotations, c.data.val.images, c.data.valLimit));
+
+  const bar =
+    o.progress === false
+      ? null
+      : new cliProgress.SingleBar({
+          format: 'train [{bar}] {value}/{total} | loss {loss} | {rate} it/s | ETA {eta_formatted}',
+          hideCursor: true,
+        });
+  bar?.start(c.iterations, start, { loss: '-', rate: '-' });
+
+  const losses: number[] = [];
+  const evals: TrainResult['evals'] = [];
+  const timeRows: StepTimes[] = [];
+  const lossCurve: CurvePoint[] = [];
+  const apCurve: CurvePoint[] = [];
+  const saveCheckpoint = async (iteration: number): Promise<void> => {
+    await saveTrainingCheckpoint(ckptFile, {
+      model: model.stateDict(),
+      optim: opt.stateDict(names),
+      train: { iteration, seed: c.seed, lrFactor: sched.factor },
+    });
+  };
+  const runEval = async (iteration: number): Promise<void> => {
+    if (!val) return;
+    const r = await evaluateMaskAp(model, val, c.model.inputSize, data.categoryIds);
+    evals.push({ iteration, ap: r.ap, ap50: r.ap50 });
+    apCurve.push({ iteration, value: r.ap });
+    await appendJsonl(metricsFile, {
+      kind: 'eval',
+      iteration,
+      maskAP: r.ap,
+      maskAP50: r.ap50,
+      stats: r.stats,
+    });
+  };
+
+  const t0 = performance.now();
+  let it = start;
+  for (; it < c.iterations; it++) {
+    // Every random draw of this iteration depends on (seed, it) only.
+    torch.manualSeed(mix32(c.seed, it));
+    const generator = new torch.Generator(mix32(c.seed ^ 0x10557, it));
+    const phase = lossPhase(it, c.loss);
+    const times: StepTimes = { data: 0, sam: 0, forward: 0, matchLoss: 0, backward: 0, optimizer: 0 };
+    let tick = performance.now();
+    const lap = (k: keyof StepTimes): void => {
+      const now = performance.now();
+      times[k] += now - tick;
+      tick = now;
+    };
+
+    const batch = await data.batch(it);
+    lap('data');
+    model.train();
+    const out = torch.tidy(() => model.forward(batch.images));
+    lap('forward');
+
+    // Tag images: their CAMs now -> SAM point targets (skipped in the CAM-only warm-up, which needs none).
+    const owned: Tensor[] = [];
+    let tagPoints = 0;
+    const targets: ImageTargets[] = [];
+    for (let b = 0; b < batch.samples.length; b++) {
+      const t = batch.targets[b];
+      if (t) {
+        targets.push(t);
+        continue;
+      }
+      const s = batch.samples[b];
+      if (!phase.seg) {
+        targets.push({ classes: [], masks: emptyMasks(owned), prompts: null, imageClasses: s.tags });
+        continue;
+      }
+      const cams = torch.noGrad(() => out.camMaps.select(0, b).detach());
+      owned.push(cams);
+      const r = await tagTargets(s, cams, o.teacher!, o.latents, samImgSize, c.tagsToPoints);
+      owned.push(...r.owned);
+      tagPoints += r.points;
+      targets.push(r.targets);
+    }
+    lap('sam');
+
+    const loss = wishLoss(out, targets, c.loss, { iteration: it, generator });
+    const total = loss.total.item();
+    const terms = Object.fromEntries(Object.entries(loss.terms).map(([k, v]) => [k, v.item()]));
+    lap('matchLoss');
+    if (!Number.isFinite(total)) throw new Error(`iteration ${it}: the loss is ${total}`);
+    loss.total.backward();
+    lap('backward');
+    if (c.gradClip > 0) torch.clipGradNorm(params, c.gradClip).dispose();
+    opt.step();
+    opt.zeroGrad();
+    const lr = opt.paramGroups[opt.paramGroups.length - 1].lr;
+    sched.step();
+    lap('optimizer');
+    torch.dispose([loss.total, loss.terms, out, owned]);
+    batch.dispose();
+
+    losses.push(total);
+    timeRows.push(times);
+    lossCurve.push({ iteration: it + 1, value: total });
+    if ((it + 1) % c.logEvery === 0 || it + 1 === c.iterations) {
+      await appendJsonl(metricsFile, {
+        kind: 'train',
+        iteration: it + 1,
+        phase: phase.seg ? 'all' : 'cam-only',
+        loss: total,
+        terms,
+        lr,
+        tagPoints,
+        timesMs: times,
+      });
+    }
+    const done = it + 1 - start;
+    bar?.update(it + 1, {
+      loss: total.toFixed(3),
+      rate: (done / ((performance.now() - t0) / 1000)).toFixed(2),
+    });
+    if (c.checkpointEvery > 0 && (it + 1) % c.checkpointEvery === 0) await saveCheckpoint(it + 1);
+    if (c.evalEvery > 0 && (it + 1) % c.evalEvery === 0) await runEval(it + 1);
+    await new Promise((r) => setImmediate(r)); // let the event loop breathe once per step
+    if (o.stopAfter !== undefined && done >= o.stopAfter) {
+      it++;
+      break;
+    }
+  }
+  bar?.stop();
+  await saveCheckpoint(it);
+  if (it === c.iterations && !(c.evalEvery > 0 && it % c.evalEvery === 0)) await runEval(it);
+  const times = summarizeTimes(timeRows);
+  await appendJsonl(metricsFile, { kind: 'summary', iteration: it, ...times });
+  await writeCurvesPng(path.join(o.outDir, CURVES_FILE), lossCurve, apCurve, c.iterations);
+  return { model, losses, lastIteration: it, evals, times };
+}
+
+/** No instance targets (a tag image during the CAM-only warm-up). */
+function emptyMasks(owned: Tensor[]): MaskTargets {
+  const none = torch.zeros([0, 1, 1]);
+  owned.push(none);
+  return new DenseMaskTargets(none);
+}
+
+/** True when a checkpoint exists in outDir. */
+export async function hasCheckpoint(outDir: string): Promise<boolean> {
+  return stat(path.join(outDir, CHECKPOINT_FILE)).then(
+    () => true,
+    () => false,
+  );
+}
