@@ -9,3 +9,4 @@ export * from './hungarian.ts';
 export * from './matcher.ts';
 export * from './losses.ts';
 export * from './tags-to-points.ts';
+export * from './sam-teacher.ts';
