@@ -13,7 +13,7 @@ export interface SamEmbedOptions {
   data?: string;
   out: string;
   device?: string;
-  /** Show the progress bar (default: when stderr is a terminal). */
+  /** Show the progress bar (default true; tests turn it off). */
   progress?: boolean;
 }
 
@@ -37,7 +37,8 @@ export async function runSamEmbed(opts: SamEmbedOptions): Promise<CacheSummary> 
     opts.images !== undefined ? await listImageFolder(opts.images) : await listDatasetImages(opts.data!);
   if (images.length === 0) throw new Error(`sam embed: no images found in ${opts.images ?? opts.data}`);
   const embedder = await loadSamEmbedder(opts.checkpoint, { config: opts.config, device: opts.device });
-  const showBar = opts.progress ?? Boolean(process.stderr.isTTY);
+  // Off a terminal, cli-progress prints a line every few seconds instead (noTTYOutput).
+  const showBar = opts.progress ?? true;
   const bar = new cliProgress.SingleBar(
     {
       format: 'sam embed |{bar}| {value}/{total} | {rate} img/s | ETA {eta_formatted} | {name}',
