@@ -11,7 +11,7 @@
 // grid would give). Points outside the original image (augmentation padding) are background.
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
-import type { FrameMap } from '../data/augment/frame-map.ts';
+import { identityMap, type FrameMap } from '../data/augment/frame-map.ts';
 import { pointSample } from './point-sample.ts';
 
 /** SAM's sizes for one image (the same fields as src/sam/postprocess.ts's PostprocessSizes). */
@@ -159,6 +159,22 @@ export function samLogitsInFrame(
     const coords = torch.stack([gx, gy], -1).reshape(1, h * w, 2);
     const [T, K] = lowRes.shape;
     return sampleSamLogits(lowRes, geometry, frame, coords).reshape(T, K, h, w);
+  });
+}
+
+/**
+ * SAM's postprocessed logits in the original frame, [T, K, H, W] (postprocessMasks' values), for caching
+ * once per image and training through FrameMaskTargets. Picks the cheaper exact route: 16 low-res taps
+ * per original pixel for small images, or SAM's own two resizes (r -> L -> H x W) for large ones.
+ */
+export function samOriginalFrameLogits(lowRes: Tensor, geometry: SamGeometry): Tensor {
+  const [H, W] = geometry.originalSize;
+  const L = geometry.imgSize;
+  if (H * W * 16 <= L * L) return samLogitsInFrame(lowRes, geometry, identityMap(W, H), [H, W]);
+  return torch.tidy(() => {
+    const full = torch.interpolate(lowRes, { size: [L, L], mode: 'bilinear', alignCorners: false });
+    const cropped = full.slice(2, 0, geometry.inputSize[0]).slice(3, 0, geometry.inputSize[1]);
+    return torch.interpolate(cropped, { size: [H, W], mode: 'bilinear', alignCorners: false });
   });
 }
 

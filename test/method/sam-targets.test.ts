@@ -20,6 +20,7 @@ import {
   FrameMaskTargets,
   OUTSIDE_LOGIT,
   SamMaskTargets,
+  samOriginalFrameLogits,
   samLogitsInFrame,
   sampleSamLogits,
 } from '../../src/method/index.ts';
@@ -183,4 +184,15 @@ test('original-frame masks (SAM postprocessed once) read through the frame map a
     () => new FrameMaskTargets(torch.zeros([1, 3, 5, 5]), identityMap(4, 5)),
     /masks are 5x5 but the frame map starts from 4x5/,
   );
+});
+
+test('samOriginalFrameLogits equals postprocessMasks by either route (small and large originals)', () => {
+  const low = lowRes();
+  assert.ok(maxDiff(samOriginalFrameLogits(low, geo), postprocessMasks(low, geo)) < 1e-4); // 30 x 21: taps
+  const big = {
+    imgSize: 64,
+    inputSize: [48, 64] as [number, number],
+    originalSize: [60, 80] as [number, number],
+  };
+  assert.ok(maxDiff(samOriginalFrameLogits(low, big), postprocessMasks(low, big)) < 1e-5); // 60 x 80: resizes
 });
