@@ -19,8 +19,17 @@ export const runConfigSchema = z
     backboneWeights: z.string().nullable().default(null),
     data: z
       .object({
-        /** A folder written by `wish prepare` (src/method/prepare/types.ts). */
-        prepared: z.string(),
+        /** A folder written by `wish prepare` (src/method/prepare/types.ts): the real SAM teacher. */
+        prepared: z.string().nullable().default(null),
+        /**
+         * Instead of `prepared`: a weak-label file plus its ground truth, with SAM FAKED from the true masks
+         * (src/train/oracle.ts: eroded / true / dilated). For synthetic experiments without the teacher.
+         */
+        oracle: z
+          .object({ weak: z.string(), groundTruth: z.string(), images: z.string() })
+          .strict()
+          .nullable()
+          .default(null),
         /** COCO ground truth for the periodic mask AP; null: no evaluation. */
         val: z.object({ annotations: z.string(), images: z.string() }).strict().nullable().default(null),
         /** Evaluate on at most this many val images (0: all). */
@@ -28,7 +37,10 @@ export const runConfigSchema = z
         /** Keep decoded training images in memory (small sets). */
         cacheImages: z.boolean().default(true),
       })
-      .strict(),
+      .strict()
+      .refine((d) => (d.prepared === null) !== (d.oracle === null), {
+        message: 'give exactly one of "prepared" and "oracle"',
+      }),
     /** Mask2Former's large-scale jitter (flip, resize scale, fixed-size crop to the model's input size). */
     augment: z
       .object({
@@ -113,7 +125,12 @@ export function parseRunConfig(value: unknown, where = 'run config', baseDir?: s
     backboneWeights: c.backboneWeights === null ? null : abs(c.backboneWeights),
     data: {
       ...c.data,
-      prepared: abs(c.data.prepared),
+      prepared: c.data.prepared && abs(c.data.prepared),
+      oracle: c.data.oracle && {
+        weak: abs(c.data.oracle.weak),
+        groundTruth: abs(c.data.oracle.groundTruth),
+        images: abs(c.data.oracle.images),
+      },
       val: c.data.val && { annotations: abs(c.data.val.annotations), images: abs(c.data.val.images) },
     },
   };

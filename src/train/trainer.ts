@@ -144,6 +144,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       model: model.stateDict(),
       optim: opt.stateDict(names),
       train: { iteration, seed: c.seed, lrFactor: sched.factor },
+      // What `wish predict` needs to rebuild the model and name its classes.
+      extra: { modelConfig: JSON.stringify(c.model), categoryIds: JSON.stringify(data.categoryIds) },
     });
   };
   const runEval = async (iteration: number): Promise<void> => {

@@ -6,6 +6,8 @@ import { register as registerConvert } from './convert.ts';
 import { register as registerSynth } from './synth.ts';
 import { register as registerEval } from './eval.ts';
 import { register as registerSam } from './sam.ts';
+import { register as registerTrain } from './train.ts';
+import { register as registerPredict } from './predict.ts';
 
 export function registerAll(program: Command): void {
   void program;
@@ -15,4 +17,6 @@ export function registerAll(program: Command): void {
   registerSynth(program);
   registerEval(program);
   registerSam(program);
+  registerTrain(program);
+  registerPredict(program);
 }

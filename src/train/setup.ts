@@ -1,0 +1,82 @@
+// Where a run's targets come from: a `wish prepare` folder with the real SAM teacher (prompt encoder for
+// the latents, predictor + embedding cache for tag images), or the oracle (SAM faked from ground truth).
+import { readFile } from 'node:fs/promises';
+import * as torch from '../engine/index.ts';
+import { loadWeakDataset } from '../data/weak/index.ts';
+import type { BinaryMask } from '../data/mask/index.ts';
+import type { PreparedDataset } from '../method/prepare/types.ts';
+import type { PointPromptTeacher } from '../method/tags-to-points.ts';
+import { buildPromptEncoder } from '../sam/build.ts';
+import { loadSam } from '../sam/build.ts';
+import { samPreset } from '../sam/config.ts';
+import type { RunConfig } from './config.ts';
+import { gtMasks, oraclePrepared, OracleTeacher, type GroundTruth } from './oracle.ts';
+import { SamPointTeacher, SamPromptLatents, type PromptLatentSource } from './teacher.ts';
+
+export interface RunData {
+  prepared: PreparedDataset;
+  latents: PromptLatentSource;
+  teacher?: PointPromptTeacher;
+  /** Which teacher supplies the targets, in words (for logs and reports). */
+  teacherName: string;
+}
+
+/** The prepared-folder loader is another module's (src/method/prepare/load.ts); loaded when needed. */
+async function loadPreparedDir(dir: string): Promise<PreparedDataset> {
+  const spec = '../method/prepare/load.ts';
+  let mod: { loadPrepared?: (dir: string) => Promise<PreparedDataset> };
+  try {
+    mod = (await import(spec)) as typeof mod;
+  } catch (e) {
+    throw new Error(`cannot load prepared datasets: ${spec} is unavailable (${(e as Error).message})`);
+  }
+  if (typeof mod.loadPrepared !== 'function') throw new Error(`${spec} exports no loadPrepared`);
+  return mod.loadPrepared(dir);
+}
+
+export async function setupRunData(c: RunConfig): Promise<RunData> {
+  if (c.data.prepared) {
+    const prepared = await loadPreparedDir(c.data.prepared);
+    const sam = await loadSam(prepared.manifest.teacher.checkpoint, {
+      config: prepared.manifest.teacher.config,
+    });
+    const sizes = new Map<string, [number, number]>(
+      prepared.weak.images.map((im) => [im.file_name, [im.height, im.width]]),
+    );
+    return {
+      prepared,
+      latents: new SamPromptLatents(sam.promptEncoder, sam.imgSize),
+      teacher: new SamPointTeacher(sam, prepared.embeddingsDir, sizes),
+      teacherName: `SAM ${prepared.manifest.teacher.checkpoint}`,
+    };
+  }
+  const o = c.data.oracle!;
+  const weak = await loadWeakDataset(o.weak);
+  let gt: GroundTruth;
+  try {
+    gt = JSON.parse(await readFile(o.groundTruth, 'utf8')) as GroundTruth;
+  } catch (e) {
+    throw new Error(`${o.groundTruth}: cannot read the ground truth: ${(e as Error).message}`);
+  }
+  const prepared = oraclePrepared(weak, gt, o.images);
+  const L = prepared.manifest.teacher.config.imgSize;
+  // No SAM weights here: the prompt encoder is SAM's architecture with a fixed seeded random init, so the
+  // latents keep SAM's structure (Fourier code of the coordinates + per-kind embeddings).
+  torch.manualSeed(c.seed);
+  const encoder = buildPromptEncoder({ ...samPreset('vit_b'), imgSize: L });
+  const masks = gtMasks(gt);
+  const byFile = new Map<string, BinaryMask[]>();
+  const byImage = new Map<number, BinaryMask[]>();
+  for (const a of gt.annotations) {
+    const list = byImage.get(a.image_id) ?? [];
+    list.push(masks.get(a.id)!);
+    byImage.set(a.image_id, list);
+  }
+  for (const im of gt.images) byFile.set(im.file_name, byImage.get(im.id) ?? []);
+  return {
+    prepared,
+    latents: new SamPromptLatents(encoder, L),
+    teacher: new OracleTeacher(byFile, L),
+    teacherName: 'oracle (SAM faked from ground-truth masks: eroded / true / dilated; random prompt encoder)',
+  };
+}
