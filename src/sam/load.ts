@@ -113,6 +113,10 @@ export async function loadSamStateDict(path: string, opts: LoadSamOptions = {}):
     throw new Error(`cannot read SAM checkpoint ${path}: ${(e as Error).message}`);
   }
   try {
+    // DataParallel-wrapped saves prefix every key with "module." (the HF converter strips it too).
+    const keys = Object.keys(sd);
+    if (keys.length > 0 && keys.every((k) => k.startsWith('module.')))
+      sd = Object.fromEntries(Object.entries(sd).map(([k, t]) => [k.slice('module.'.length), t]));
     const hf = isHfSamKeys(Object.keys(sd));
     if (hf) sd = renameHf(sd, path);
     const shapes = Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, t.shape]));

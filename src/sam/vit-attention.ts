@@ -12,6 +12,8 @@ export interface ViTAttentionOptions {
   useRelPos: boolean;
   /** Token grid the rel-pos tables are sized for: [window, window] or the whole [H/p, W/p] grid. */
   inputSize: [number, number];
+  /** Logits per head chunk (default LOGITS_PER_CHUNK); tests make it small to cross chunk boundaries. */
+  logitsPerChunk?: number;
 }
 
 // Heads are processed in chunks of about this many logits so the [N, N] logits, their bias and the
@@ -108,7 +110,10 @@ export class ViTAttention extends Module {
       // Chunk over (batch, head) pairs: each chunk's [n, N, N] logits stay within LOGITS_PER_CHUNK while every
       // matmul keeps all N query rows (row-chunked matmuls measured 3-5x slower with OpenBLAS).
       const BH = B * nh;
-      const perChunk = Math.max(1, Math.min(BH, Math.floor(LOGITS_PER_CHUNK / (N * N))));
+      const perChunk = Math.max(
+        1,
+        Math.min(BH, Math.floor((this.opts.logitsPerChunk ?? LOGITS_PER_CHUNK) / (N * N))),
+      );
       const outs: Tensor[] = [];
       for (let c0 = 0; c0 < BH; c0 += perChunk) {
         const n = Math.min(perChunk, BH - c0);

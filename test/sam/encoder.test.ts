@@ -6,7 +6,12 @@ import * as torch from '../../src/engine/index.ts';
 import { samPreset } from '../../src/sam/config.ts';
 import { ImageEncoderViT } from '../../src/sam/image-encoder.ts';
 import { loadSamStateDict, subStateDict } from '../../src/sam/load.ts';
-import { relPosTable, windowPartition, windowUnpartition } from '../../src/sam/vit-attention.ts';
+import {
+  relPosTable,
+  ViTAttention,
+  windowPartition,
+  windowUnpartition,
+} from '../../src/sam/vit-attention.ts';
 import { hasSamFixture, maxAbsDiff, readFixture, SAM_FIXTURE } from './fixture.ts';
 
 const skip = hasSamFixture ? false : 'SAM fixture not found at ../shared/fixtures/sam';
@@ -104,4 +109,72 @@ test('relPosTable reads rel_pos[q - k + S - 1] and interpolates only on a length
     for (let i = 0; i < 3; i++)
       for (let j = 0; j < 3; j++) assert.ok(Math.abs(diag[i][j] - want[i][j]) < 1e-6);
   });
+});
+
+// The official Attention.forward written out literally (one op per line of the reference), for comparison.
+function referenceAttention(attn: ViTAttention, x: torch.Tensor): torch.Tensor {
+  const [B, H, W, C] = x.shape;
+  const nh = attn.numHeads;
+  const hd = C / nh;
+  const qkv = attn.qkv
+    .forward(x)
+    .reshape(B, H * W, 3, nh, hd)
+    .permute(2, 0, 3, 1, 4)
+    .reshape(3, B * nh, H * W, hd);
+  const [q, k, v] = qkv.unbind(0);
+  let logits = q.mul(attn.scale).matmul(k.transpose(-2, -1));
+  const rh = attn.relPosH!.toArray() as number[][];
+  const rw = attn.relPosW!.toArray() as number[][];
+  // Rh[i][j] = rel_pos_h[i - j + H - 1], built by hand
+  const Rh = torch.tensor(
+    Array.from({ length: H }, (_, i) => Array.from({ length: H }, (_, j) => rh[i - j + H - 1])),
+  );
+  const Rw = torch.tensor(
+    Array.from({ length: W }, (_, i) => Array.from({ length: W }, (_, j) => rw[i - j + W - 1])),
+  );
+  const rq = q.reshape(B * nh, H, W, hd);
+  const relH = torch.einsum('bhwc,hkc->bhwk', rq, Rh);
+  const relW = torch.einsum('bhwc,wkc->bhwk', rq, Rw);
+  logits = logits
+    .view(B * nh, H, W, H, W)
+    .add(relH.unsqueeze(-1))
+    .add(relW.unsqueeze(-2))
+    .view(B * nh, H * W, H * W);
+  const out = logits.softmax(-1).matmul(v).view(B, nh, H, W, hd).permute(0, 2, 3, 1, 4).reshape(B, H, W, C);
+  return attn.proj.forward(out);
+}
+
+test('attention: chunks over heads and non-square grids match the literal reference formula', () => {
+  torch.manualSeed(3);
+  torch.tidy(() =>
+    torch.noGrad(() => {
+      const [H, W] = [3, 5];
+      const N = H * W;
+      const full = new ViTAttention({
+        dim: 12,
+        numHeads: 3,
+        qkvBias: true,
+        useRelPos: true,
+        inputSize: [H, W],
+      });
+      const chunked = new ViTAttention({
+        dim: 12,
+        numHeads: 3,
+        qkvBias: true,
+        useRelPos: true,
+        inputSize: [H, W],
+        logitsPerChunk: 4 * N * N, // 2 batches x 3 heads = 6 -> chunks of 4 and 2
+      });
+      const sd = full.stateDict();
+      sd['rel_pos_h'].copy_(torch.randn([2 * H - 1, 4]));
+      sd['rel_pos_w'].copy_(torch.randn([2 * W - 1, 4]));
+      chunked.loadStateDict(sd);
+      const x = torch.randn([2, H, W, 12]);
+      const want = referenceAttention(full, x).toFloat32Array();
+      assert.ok(maxAbsDiff(full.forward(x).toFloat32Array(), want) < 1e-5);
+      assert.ok(maxAbsDiff(chunked.forward(x).toFloat32Array(), want) < 1e-5);
+      full.dispose();
+      chunked.dispose();
+    }),
+  );
 });

@@ -148,3 +148,18 @@ test(
     }
   },
 );
+
+test('a DataParallel save ("module." on every key) loads under the official names', { skip }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sam-load-'));
+  try {
+    const ref = await loadSamStateDict(PTH, { config: CFG });
+    const prefixed = Object.fromEntries(Object.entries(ref.stateDict).map(([k, t]) => [`module.${k}`, t]));
+    const file = join(dir, 'dp.safetensors');
+    await saveSafetensors(file, prefixed);
+    const got = await loadSamStateDict(file, { config: CFG });
+    assert.deepEqual(Object.keys(got.stateDict).sort(), Object.keys(ref.stateDict).sort());
+    torch.dispose([ref.stateDict, got.stateDict]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
