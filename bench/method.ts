@@ -7,7 +7,9 @@
 //   loss     - Eq. 15 on every layer + Eq. 17 + Eq. 19, forward
 //   backward - backward of that loss to the prediction tensors (leaves here)
 // Usage: npm run bench:method -- [--points 1024] [--mask 24] [--layers 4] [--batch 8] [--queries 16]
-//        [--targets 4] [--classes 4] [--iters 20] [--target-kind frame|lowres]
+//        [--targets 4] [--classes 4] [--iters 20] [--target-kind frame|lowres] [--with-model]
+// --with-model also times whole cpu-small training steps (the real model's forward, this loss, one backward)
+// and reports matching + loss as a share of the step.
 // The last line is JSON. The default is the cpu-small shape (96 px images, 24 x 24 masks, 3 decoder
 // layers + the initial prediction); `--points 12544 --mask 64 --layers 10` is a paper-sized point count.
 import { availableParallelism, loadavg } from 'node:os';
@@ -17,6 +19,8 @@ import { Presets, SingleBar } from 'cli-progress';
 import * as torch from '../src/engine/index.ts';
 import type { Tensor } from '../src/engine/index.ts';
 import { identityMap } from '../src/data/augment/frame-map.ts';
+import { buildModel } from '../src/model/build.ts';
+import { cpuSmall } from '../src/model/configs.ts';
 import {
   FrameMaskTargets,
   SamMaskTargets,
@@ -39,12 +43,15 @@ const { values: args } = parseArgs({
     classes: { type: 'string', default: '4' },
     iters: { type: 'string', default: '20' },
     'target-kind': { type: 'string', default: 'frame' },
+    'with-model': { type: 'boolean', default: false },
   },
 });
 const kind = args['target-kind'];
 if (kind !== 'frame' && kind !== 'lowres')
   throw new Error(`--target-kind must be frame or lowres, got ${kind}`);
+const withModel = args['with-model'];
 delete (args as Record<string, unknown>)['target-kind'];
+delete (args as Record<string, unknown>)['with-model'];
 const o = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Number(v)])) as Record<string, number>;
 for (const [k, v] of Object.entries(o)) {
   if (!Number.isInteger(v) || v < 1)
@@ -165,9 +172,26 @@ row('matching (all layers)', r.match_ms, rc.match);
 row('losses forward (all terms)', r.loss_ms, rc.loss);
 row('losses backward', r.backward_ms, rc.backward);
 row('total', total, totalCpu);
+const step = withModel ? modelSteps() : null;
+if (step) {
+  console.log(
+    `cpu-small step: forward ${step.forward.toFixed(1)} ms, matching + loss ${step.loss.toFixed(1)} ms, backward ` +
+      `${step.backward.toFixed(1)} ms (wall); matching + loss = ${(100 * step.share).toFixed(1)}% of the step ` +
+      `(${(100 * step.cpuShare).toFixed(1)}% of its CPU time)`,
+  );
+}
 console.log(
   JSON.stringify({
     bench: 'method',
+    ...(step
+      ? {
+          step_forward_ms: Number(step.forward.toFixed(2)),
+          step_loss_ms: Number(step.loss.toFixed(2)),
+          step_backward_ms: Number(step.backward.toFixed(2)),
+          loss_share_of_step: Number(step.share.toFixed(4)),
+          loss_cpu_share_of_step: Number(step.cpuShare.toFixed(4)),
+        }
+      : {}),
     target_kind: kind,
     batch: B,
     queries: Q,
@@ -185,3 +209,54 @@ console.log(
     load_average: Number(load.toFixed(2)),
   }),
 );
+
+/** Whole cpu-small steps: the real model's forward, wishLoss on its outputs, one backward (medians). */
+function modelSteps(): { forward: number; loss: number; backward: number; share: number; cpuShare: number } {
+  const model = buildModel(cpuSmall);
+  model.train();
+  if (model.numClasses !== C) throw new Error(`--classes must be ${model.numClasses} with --with-model`);
+  const images = torch.randn([B, 3, image, image], { generator: g }).keep();
+  const parts = {
+    forward: [] as number[],
+    loss: [] as number[],
+    backward: [] as number[],
+    share: [] as number[],
+  };
+  const cpuShare: number[] = [];
+  for (let it = 0; it < warmup + iters; it++) {
+    torch.tidy(() => {
+      let t0 = performance.now();
+      let c0 = cpuMs();
+      const out = model.forward(images);
+      const forward = performance.now() - t0;
+      const forwardCpu = cpuMs() - c0;
+      t0 = performance.now();
+      c0 = cpuMs();
+      const loss = wishLoss(out, targets, config, { iteration: 0, generator: g });
+      const lossMs = performance.now() - t0;
+      const lossCpu = cpuMs() - c0;
+      t0 = performance.now();
+      c0 = cpuMs();
+      loss.total.backward();
+      const backward = performance.now() - t0;
+      const backwardCpu = cpuMs() - c0;
+      if (it >= warmup) {
+        parts.forward.push(forward);
+        parts.loss.push(lossMs);
+        parts.backward.push(backward);
+        parts.share.push(lossMs / (forward + lossMs + backward));
+        cpuShare.push(lossCpu / (forwardCpu + lossCpu + backwardCpu));
+      }
+    });
+    model.zeroGrad();
+  }
+  images.dispose();
+  model.dispose();
+  return {
+    forward: median(parts.forward),
+    loss: median(parts.loss),
+    backward: median(parts.backward),
+    share: median(parts.share),
+    cpuShare: median(cpuShare),
+  };
+}
