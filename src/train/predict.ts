@@ -30,29 +30,33 @@ export async function loadTrainedModel(
   }
 }
 
-/** image id of a file: its numeric stem (COCO style, e.g. 000012.png -> 12), else its 1-based position. */
-export const imageIdOf = (file: string, index: number): number => {
-  const stem = path.basename(file, path.extname(file));
-  return /^\d+$/.test(stem) ? Number(stem) : index + 1;
-};
+/** Image ids from a COCO ground truth, by the base name of each image's file_name. */
+export function imageIdsFromGt(gt: { images: { id: number; file_name: string }[] }): Map<string, number> {
+  return new Map(gt.images.map((im) => [path.basename(im.file_name), im.id]));
+}
 
 export async function predictFiles(o: {
   checkpoint: string;
   files: string[];
   outDir: string;
   minScore: number;
+  /** base name -> image id (e.g. imageIdsFromGt); default: 1-based position in `files`. */
+  imageIds?: Map<string, number>;
   onImage?: (done: number) => void;
-}): Promise<{ results: CocoResult[]; resultsFile: string; overlayDir: string }> {
+}): Promise<{ results: CocoResult[]; resultsFile: string; overlayDir: string; imagesFile: string }> {
   const { model, inputSize, categoryIds } = await loadTrainedModel(o.checkpoint);
   const overlayDir = path.join(o.outDir, 'overlays');
   await mkdir(overlayDir, { recursive: true });
   const results: CocoResult[] = [];
   const ids = new Set<number>();
+  const images: { id: number; file_name: string; width: number; height: number }[] = [];
   for (const [i, file] of o.files.entries()) {
-    const id = imageIdOf(file, i);
+    const id = o.imageIds ? o.imageIds.get(path.basename(file)) : i + 1;
+    if (id === undefined) throw new Error(`${file}: not among the ground truth's images`);
     if (ids.has(id)) throw new Error(`${file}: image id ${id} is used by an earlier file`);
     ids.add(id);
     const img = await loadImage(file);
+    images.push({ id, file_name: path.resolve(file), width: img.width, height: img.height });
     const inst = predictImage(model, img, inputSize, categoryIds, o.minScore);
     results.push(...toCocoResults(id, inst));
     const plane = img.width * img.height;
@@ -65,6 +69,9 @@ export async function predictFiles(o: {
   }
   const resultsFile = path.join(o.outDir, 'results.json');
   await writeFileAtomic(resultsFile, JSON.stringify(results));
+  // Which id each input got, so results can be matched to files.
+  const imagesFile = path.join(o.outDir, 'images.json');
+  await writeFileAtomic(imagesFile, JSON.stringify(images, null, 1));
   model.dispose();
-  return { results, resultsFile, overlayDir };
+  return { results, resultsFile, overlayDir, imagesFile };
 }

@@ -4,13 +4,15 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { predictFiles } from '../../train/predict.ts';
+import { loadCocoJson } from '../../data/coco/index.ts';
+import { imageIdsFromGt, predictFiles } from '../../train/predict.ts';
 
 interface PredictCliOptions {
   checkpoint: string;
   images: string[];
   out: string;
   scoreThreshold: string;
+  gt?: string;
 }
 
 const EXT = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
@@ -44,11 +46,12 @@ async function runPredict(opts: PredictCliOptions): Promise<void> {
     files,
     outDir: opts.out,
     minScore,
+    imageIds: opts.gt ? imageIdsFromGt(await loadCocoJson(opts.gt)) : undefined,
     onImage: (done) => bar.update(done),
   });
   bar.stop();
   console.log(
-    `${r.results.length} instances on ${files.length} images -> ${r.resultsFile} (overlays in ${r.overlayDir})`,
+    `${r.results.length} instances on ${files.length} images -> ${r.resultsFile} (ids in ${r.imagesFile}, overlays in ${r.overlayDir})`,
   );
 }
 
@@ -60,5 +63,9 @@ export function register(program: Command): Command {
     .requiredOption('--images <paths...>', 'image files or folders')
     .requiredOption('--out <dir>', 'output folder: results.json + overlays/')
     .option('--score-threshold <s>', 'drop instances scoring below this', '0.3')
+    .option(
+      '--gt <coco.json>',
+      'take image ids from this COCO file (by file name), e.g. to run wish eval after',
+    )
     .action(async (opts: PredictCliOptions) => runPredict(opts));
 }
