@@ -14,6 +14,7 @@ export * from './point-sample.ts';
 export * from './mask-loss.ts';
 export * from './prompt-kl.ts';
 export * from './sam-targets.ts';
+export * from './batch-targets.ts';
 export * from './hungarian.ts';
 export * from './matcher.ts';
 export * from './losses.ts';

@@ -4,7 +4,7 @@ import * as torch from '../engine/index.ts';
 import type { Generator, Tensor } from '../engine/index.ts';
 import type { WishLossConfig } from './config.ts';
 import { diceLoss, sigmoidCeLoss } from './mask-loss.ts';
-import { matchLayer, prepareTargets, type ImageMatch } from './matcher.ts';
+import { matchLayer, prepareTargets, type ImageMatch, type PreparedTargets } from './matcher.ts';
 import { pointSample, uncertainPointCoordsWithRandomness } from './point-sample.ts';
 import { promptKl } from './prompt-kl.ts';
 import type { ImageTargets, LayerPrediction, WishPredictions } from './types.ts';
@@ -70,6 +70,7 @@ export function setLossLayers(
   config: WishLossConfig,
   numMasks: number,
   generator?: Generator,
+  prepared?: PreparedTargets,
 ): SetLossTerms[] {
   const L = layers.length;
   if (matchesPerLayer.length !== L)
@@ -138,6 +139,16 @@ export function setLossLayers(
         config.importanceSampleRatio,
         generator,
       ); // [M, P, 2]
+      const reader = prepared?.masks;
+      if (reader) {
+        // Every image's targets in one read.
+        const labels = reader.readPairs(
+          rows.map((r) => reader.rowStart[r.image] + r.target),
+          rows.map((r) => r.level),
+          coords,
+        );
+        return { coords, labels };
+      }
       const parts: Tensor[] = [];
       for (let b = 0, start = 0; b < B; b++) {
         let end = start;
@@ -377,6 +388,7 @@ export function wishLoss(
         config,
         numMasks,
         opts.generator,
+        prepared,
       );
       layers.forEach(([suffix], l) => {
         add(`loss_ce${suffix}`, t[l].ce, config.classWeight);

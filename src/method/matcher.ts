@@ -14,6 +14,7 @@
 import * as torch from '../engine/index.ts';
 import type { Generator, Tensor } from '../engine/index.ts';
 import type { MatcherConfig } from './config.ts';
+import { BatchedFrameTargets } from './batch-targets.ts';
 import { linearSumAssignment } from './hungarian.ts';
 import { pointSample, uniformPoints } from './point-sample.ts';
 import type { ImageTargets, LayerPrediction, PromptKind } from './types.ts';
@@ -70,6 +71,8 @@ interface PromptTable {
  */
 export interface PreparedTargets {
   prompts: Record<PromptKind, PromptTable | null>;
+  /** Every image's mask targets in one reader, when they are FrameMaskTargets of one size. */
+  masks: BatchedFrameTargets | null;
 }
 
 function checkTargets(targets: ImageTargets[], numClasses: number): void {
@@ -111,7 +114,10 @@ export function prepareTargets(targets: ImageTargets[], device?: string): Prepar
       return { p, negEntropy: p.mul(logP).sum(1).toFloat32Array(), offset, rows };
     });
   };
-  return { prompts: { point: table('point'), box: table('box') } };
+  return {
+    prompts: { point: table('point'), box: table('box') },
+    masks: BatchedFrameTargets.tryBuild(targets, device),
+  };
 }
 
 /**
@@ -155,16 +161,32 @@ export function layerCosts(
       const maxRows = Math.max(1, ...rowsOf);
       const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
       const s = x.sigmoid();
-      const tgt = torch.stack(
-        targets.map((t, b) => {
-          if (rowsOf[b] === 0) return torch.zeros([maxRows, P], { device });
-          const v = t.masks
-            .sampleAll(coords.narrow(0, b, 1))
-            .reshape(rowsOf[b], P)
-            .float();
-          return rowsOf[b] === maxRows ? v : torch.pad(v, [0, 0, 0, maxRows - rowsOf[b]]);
-        }),
-      ); // [B, R, P]
+      let tgt: Tensor; // [B, R, P]
+      if (prep.masks) {
+        // One read for every image; rows padded per image to R with a zero row.
+        const K = prep.masks.levels;
+        const zeroRow = prep.masks.rows * K;
+        const pad = new BigInt64Array(B * maxRows).fill(BigInt(zeroRow));
+        targets.forEach((_, b) => {
+          for (let j = 0; j < rowsOf[b]; j++) pad[b * maxRows + j] = BigInt(prep.masks!.rowStart[b] * K + j);
+        });
+        const all = prep.masks.readAll(coords).reshape(zeroRow, P);
+        tgt = torch
+          .cat([all, torch.zeros([1, P], { device })], 0)
+          .indexSelect(0, torch.fromTypedArray(pad, [B * maxRows], { device }))
+          .reshape(B, maxRows, P);
+      } else {
+        tgt = torch.stack(
+          targets.map((t, b) => {
+            if (rowsOf[b] === 0) return torch.zeros([maxRows, P], { device });
+            const v = t.masks
+              .sampleAll(coords.narrow(0, b, 1))
+              .reshape(rowsOf[b], P)
+              .float();
+            return rowsOf[b] === maxRows ? v : torch.pad(v, [0, 0, 0, maxRows - rowsOf[b]]);
+          }),
+        );
+      }
       const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [B, 2Q, R]: <x, t> and <sigmoid x, t>
       const ce = torch
         .softplus(x)

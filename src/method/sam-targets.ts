@@ -255,6 +255,9 @@ export class SamMaskTargets implements MaskTargets {
 export class FrameMaskTargets implements MaskTargets {
   readonly count: number;
   readonly levels: number;
+  /** grid_sample coordinates of an augmented-frame point c: g = c * gridScale + gridOffset, per axis (x, y). */
+  readonly gridScale: [number, number];
+  readonly gridOffset: [number, number];
   private readonly scale: Tensor;
   private readonly offset: Tensor;
   /** masks are borrowed: the caller keeps them alive while this object is used. */
@@ -275,13 +278,11 @@ export class FrameMaskTargets implements MaskTargets {
     this.count = T;
     this.levels = K;
     // grid_sample coordinate g = 2 x / W - 1 of the original-frame x = (c * dstW - tx) / sx.
+    this.gridScale = [(2 * frame.dstWidth) / (frame.sx * W), (2 * frame.dstHeight) / (frame.sy * H)];
+    this.gridOffset = [(-2 * frame.tx) / (frame.sx * W) - 1, (-2 * frame.ty) / (frame.sy * H) - 1];
     const opts = { dtype: 'float32' as const, device: masks.device };
-    this.scale = torch
-      .tensor([(2 * frame.dstWidth) / (frame.sx * W), (2 * frame.dstHeight) / (frame.sy * H)], opts)
-      .keep();
-    this.offset = torch
-      .tensor([(-2 * frame.tx) / (frame.sx * W) - 1, (-2 * frame.ty) / (frame.sy * H) - 1], opts)
-      .keep();
+    this.scale = torch.tensor(this.gridScale, opts).keep();
+    this.offset = torch.tensor(this.gridOffset, opts).keep();
   }
   /** Releases the two small tensors this object owns (not the masks). */
   dispose(): void {
