@@ -3,8 +3,11 @@
 //              weighting of every output, so every head and every decoder stage is in the graph)
 //   paper      forward of one 512 x 512 image (eval mode, no grad): R50 + deformable pixel decoder + 9 layers
 // Median over the timed iterations after warm-up. The last stdout line is one JSON object.
+// The JSON carries the 1-minute load average: on a shared 2-core machine under load, 2 intra-op threads
+// can be an order of magnitude slower than 1 (threads wait on each other's stolen core); try --threads 1.
 // Options: --iters N (cpu-small, default 10) --paper-iters N (default 3) --warmup N (default 2)
 //          --only cpu-small,paper --threads N
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as torch from '../src/engine/index.ts';
 import type { Tensor } from '../src/engine/index.ts';
@@ -52,6 +55,7 @@ const outputsOf = (o: WishOutput): Tensor[] => [
 const result: Record<string, unknown> = {
   threads: torch.getNumThreads(),
   libtorch: torch.backendInfo().torch,
+  loadAverage: Number(loadavg()[0].toFixed(1)),
 };
 const warmup = Number(args.warmup);
 
