@@ -178,3 +178,39 @@ test('attention: chunks over heads and non-square grids match the literal refere
     }),
   );
 });
+
+test('encoder contract: output shape, gradients reach every parameter, state-dict round trip', () => {
+  torch.manualSeed(5);
+  const cfg = {
+    ...samPreset('vit_b'),
+    imgSize: 64,
+    encoderEmbedDim: 16,
+    encoderDepth: 2,
+    encoderNumHeads: 2,
+    encoderGlobalAttnIndexes: [1],
+    windowSize: 3, // grid 4 -> windows padded to 6
+    promptEmbedDim: 8,
+  };
+  const enc = new ImageEncoderViT(cfg);
+  torch.tidy(() => {
+    for (const [, p] of enc.namedParameters()) torch.noGrad(() => p.copy_(torch.randn(p.shape).mul(0.1)));
+    const x = torch.randn([2, 3, 64, 64]);
+    const y = enc.forward(x);
+    assert.deepEqual(y.shape, [2, 8, 4, 4]);
+    y.square().sum().backward();
+    for (const [name, p] of enc.namedParameters()) {
+      const g = p.grad;
+      assert.ok(g !== null && g.abs().sum().item() > 0, `no gradient reaches ${name}`);
+    }
+    const copy = new ImageEncoderViT(cfg);
+    copy.loadStateDict(enc.stateDict());
+    const y2 = torch.noGrad(() => copy.forward(x));
+    assert.equal(maxAbsDiff(y2.toFloat32Array(), torch.noGrad(() => enc.forward(x)).toFloat32Array()), 0);
+    copy.dispose();
+  });
+  assert.throws(
+    () => enc.forward(torch.zeros([1, 3, 32, 32])),
+    /expected input \[B, 3, 64, 64\], got \[1, 3, 32, 32\]/,
+  );
+  enc.dispose();
+});
