@@ -1,7 +1,7 @@
 # Generates functional-expected.json: reference outputs of torch 1.13 (Debian python3-torch, the same
 # libtorch the addon links) for test/engine/functional.test.ts. Inputs are deterministic:
 # seq(shape, a) = sin(arange(numel) * a).reshape(shape), which the TS test rebuilds with the engine.
-# Run: /usr/bin/python3 test/engine/reference/gen_functional.py
+# Run: /usr/bin/python3 test/engine/reference/gen_functional.py && npx prettier --write test/engine/reference
 import json, math, os
 import torch
 import torch.nn.functional as F
