@@ -338,3 +338,16 @@ export class DenseMaskTargets implements MaskTargets {
     });
   }
 }
+
+/** No instance (e.g. a tag image whose CAM gave no point): nothing to read. */
+export class EmptyMaskTargets implements MaskTargets {
+  readonly count = 0;
+  readonly levels = 1;
+  sampleAll(coords: Tensor): Tensor {
+    return torch.zeros([0, 1, coords.shape[1]], { device: coords.device });
+  }
+  samplePairs(targetIdx: number[], levels: number[], coords: Tensor): Tensor {
+    pairIndex(targetIdx, levels, 0, 1); // throws for any pair
+    return torch.zeros([0, coords.shape[1]], { device: coords.device });
+  }
+}

@@ -1,7 +1,7 @@
 // What the method reads: the model's predictions (shapes as the Mask2Former model emits them) and each
 // image's weak-label targets.
 import type { Tensor } from '../engine/index.ts';
-import type { MaskTargets } from './sam-targets.ts';
+import { EmptyMaskTargets, type MaskTargets } from './sam-targets.ts';
 
 /** The prompt-latent kind of an image's labels (tag-derived points use 'point'). */
 export type PromptKind = 'point' | 'box';
@@ -43,3 +43,10 @@ export interface ImageTargets {
   /** The image-level classes (Eq. 17); default: the distinct `classes`. Tag images give their tags. */
   imageClasses?: number[];
 }
+
+/** An image with classes but no instance target (a tag image whose CAMs gave no point): only L_cam and L_self use it. */
+export const classesOnly = (imageClasses: number[]): ImageTargets => ({
+  classes: [],
+  masks: new EmptyMaskTargets(),
+  imageClasses,
+});

@@ -6,6 +6,7 @@ import * as torch from '../../src/engine/index.ts';
 import type { Tensor } from '../../src/engine/index.ts';
 import {
   camLoss,
+  classesOnly,
   lossPhase,
   mergedClassMasks,
   selfEnhancementLoss,
@@ -259,7 +260,7 @@ test('a batch without any instance: class loss only (all no-object), zero mask t
       box: torch.zeros([2, 3, 2, 4]).requiresGrad_(),
     },
   };
-  const empty = (): ImageTargets => ({ classes: [], masks: new ConstantMaskTargets([]), imageClasses: [1] });
+  const empty = (): ImageTargets => classesOnly([1]);
   const cams = torch.zeros([2, 2, 2, 2]).requiresGrad_();
   const out = wishLoss(
     { ...pred, camMaps: cams, camLogits: cams.mean([2, 3]) },

@@ -252,3 +252,25 @@ test('no peak: no SAM call, no labels', async () => {
   assert.equal(out.sam, null);
   assert.equal(teacher.calls.length, 0);
 });
+
+test('several CAM scales are averaged before normalising', () => {
+  const a = cam(1, 32, 32, [
+    { c: 0, x: 8, y: 8, h: 1, s: 1.5 },
+    { c: 0, x: 24, y: 24, h: 0.4, s: 1.5 },
+  ]);
+  const b = cam(1, 32, 32, [
+    { c: 0, x: 8, y: 8, h: 0.2, s: 1.5 },
+    { c: 0, x: 24, y: 24, h: 1, s: 1.5 },
+  ]);
+  assert.equal(findPeaks(a, [0], identityMap(32, 32), cfg()).length, 1);
+  // Averaged: 0.6 and 0.7 -> normalised 6/7 and 1.
+  const both = findPeaks([a, b], [0], identityMap(32, 32), cfg());
+  assert.deepEqual(
+    both.map((p) => p.point),
+    [
+      [24.5, 24.5],
+      [8.5, 8.5],
+    ],
+  );
+  assert.ok(Math.abs(both[1].score - 6 / 7) < 1e-4);
+});

@@ -22,7 +22,10 @@ export function decodeImageLabels(
   const P = anns.length;
   const prompts = anns.map((a) => {
     const p = kind === 'point' ? a.point : a.bbox;
-    if (!p) throw new Error(`annotation id ${a.id}: a ${kind} label without "${kind === 'point' ? 'point' : 'bbox'}"`);
+    if (!p)
+      throw new Error(
+        `annotation id ${a.id}: a ${kind} label without "${kind === 'point' ? 'point' : 'bbox'}"`,
+      );
     return [...p];
   });
   return torch.tidy(() => {
@@ -45,7 +48,8 @@ export function decodeImageLabels(
     const stab = r.stabilityScores.toFloat32Array(); // [P, 3]
     const hw = H * W;
     return anns.map((a, i): PreparedLabel => {
-      const rle = (j: number) => encode({ height: H, width: W, data: masks.subarray((i * 3 + j) * hw, (i * 3 + j + 1) * hw) });
+      const rle = (j: number) =>
+        encode({ height: H, width: W, data: masks.subarray((i * 3 + j) * hw, (i * 3 + j + 1) * hw) });
       const three = <T>(f: (j: number) => T): [T, T, T] => [f(0), f(1), f(2)];
       return {
         annotationId: a.id,
