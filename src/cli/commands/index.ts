@@ -8,6 +8,8 @@ import { register as registerEval } from './eval.ts';
 import { register as registerSam } from './sam.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerPredict } from './predict.ts';
+import { register as registerTeach } from './teach.ts';
+import { register as registerPrepare } from './prepare.ts';
 
 export function registerAll(program: Command): void {
   void program;
@@ -19,4 +21,6 @@ export function registerAll(program: Command): void {
   registerSam(program);
   registerTrain(program);
   registerPredict(program);
+  registerTeach(program);
+  registerPrepare(program);
 }
