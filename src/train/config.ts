@@ -24,12 +24,10 @@ export const runConfigSchema = z
         /**
          * Instead of `prepared`: a weak-label file plus its ground truth, with SAM FAKED from the true masks
          * (src/train/oracle.ts: eroded / true / dilated). For synthetic experiments without the teacher.
+         * Image file_names resolve against the weak file's folder (docs/formats.md); images match the
+         * ground truth by id.
          */
-        oracle: z
-          .object({ weak: z.string(), groundTruth: z.string(), images: z.string() })
-          .strict()
-          .nullable()
-          .default(null),
+        oracle: z.object({ weak: z.string(), groundTruth: z.string() }).strict().nullable().default(null),
         /** COCO ground truth for the periodic mask AP; null: no evaluation. */
         val: z.object({ annotations: z.string(), images: z.string() }).strict().nullable().default(null),
         /** Evaluate on at most this many val images (0: all). */
@@ -129,7 +127,6 @@ export function parseRunConfig(value: unknown, where = 'run config', baseDir?: s
       oracle: c.data.oracle && {
         weak: abs(c.data.oracle.weak),
         groundTruth: abs(c.data.oracle.groundTruth),
-        images: abs(c.data.oracle.images),
       },
       val: c.data.val && { annotations: abs(c.data.val.annotations), images: abs(c.data.val.images) },
     },

@@ -18,24 +18,46 @@ export interface GroundTruth {
   annotations: { id: number; image_id: number; category_id: number; segmentation: unknown }[];
 }
 
+/** Max filter of a 0/1 plane with a (2r+1) square window, as two 1-D passes; outside the image is ignored. */
+function maxFilter(src: Uint8Array, H: number, W: number, r: number): Uint8Array {
+  // Plain loops: a 3-5 px window on small masks is microseconds; a tensor round trip costs more.
+  const rows = new Uint8Array(H * W);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let v = 0;
+      for (let d = Math.max(0, x - r); d <= Math.min(W - 1, x + r) && v === 0; d++) v = src[y * W + d];
+      rows[y * W + x] = v;
+    }
+  }
+  const out = new Uint8Array(H * W);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let v = 0;
+      for (let d = Math.max(0, y - r); d <= Math.min(H - 1, y + r) && v === 0; d++) v = rows[d * W + x];
+      out[y * W + x] = v;
+    }
+  }
+  return out;
+}
+
 /** [eroded, mask, dilated] by a square structuring element of `radius` pixels, each H x W (0/1). */
 export function threeLevels(mask: BinaryMask, radius: number): [BinaryMask, BinaryMask, BinaryMask] {
   const { height: H, width: W } = mask;
-  const k = 2 * radius + 1;
-  const [er, di] = torch.tidy(() => {
-    const m = torch.fromTypedArray(mask.data, [1, 1, H, W]).float();
-    const dil = torch.maxPool2d(m, k, { stride: 1, padding: radius });
-    const ero = torch.maxPool2d(m.rsub(1), k, { stride: 1, padding: radius }).rsub(1);
-    return [ero.gt(0.5).to('uint8').reshape(-1), dil.gt(0.5).to('uint8').reshape(-1)];
-  });
-  const out = (t: Tensor): BinaryMask => {
-    const data = Uint8Array.from(t.toFloat32Array());
-    t.dispose();
-    return { height: H, width: W, data };
-  };
-  const eroded = out(er);
+  const bin = mask.data.map((v) => (v !== 0 ? 1 : 0));
+  const dilated = maxFilter(bin, H, W, radius);
+  const eroded = maxFilter(
+    bin.map((v) => 1 - v),
+    H,
+    W,
+    radius,
+  ).map((v) => 1 - v);
   // An instance thinner than the element would vanish: keep the mask itself as level 1 then.
-  return [eroded.data.some((v) => v !== 0) ? eroded : mask, mask, out(di)];
+  const level1 = eroded.some((v) => v !== 0) ? eroded : bin;
+  return [
+    { height: H, width: W, data: level1 },
+    { height: H, width: W, data: bin },
+    { height: H, width: W, data: dilated },
+  ];
 }
 
 /** Binary masks of the ground truth, by annotation id. */

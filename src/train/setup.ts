@@ -1,6 +1,7 @@
 // Where a run's targets come from: a `wish prepare` folder with the real SAM teacher (prompt encoder for
 // the latents, predictor + embedding cache for tag images), or the oracle (SAM faked from ground truth).
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import * as torch from '../engine/index.ts';
 import { loadWeakDataset } from '../data/weak/index.ts';
 import type { BinaryMask } from '../data/mask/index.ts';
@@ -58,7 +59,7 @@ export async function setupRunData(c: RunConfig): Promise<RunData> {
   } catch (e) {
     throw new Error(`${o.groundTruth}: cannot read the ground truth: ${(e as Error).message}`);
   }
-  const prepared = oraclePrepared(weak, gt, o.images);
+  const prepared = oraclePrepared(weak, gt, path.dirname(o.weak));
   const L = prepared.manifest.teacher.config.imgSize;
   // No SAM weights here: the prompt encoder is SAM's architecture with a fixed seeded random init, so the
   // latents keep SAM's structure (Fourier code of the coordinates + per-kind embeddings).
@@ -72,7 +73,7 @@ export async function setupRunData(c: RunConfig): Promise<RunData> {
     list.push(masks.get(a.id)!);
     byImage.set(a.image_id, list);
   }
-  for (const im of gt.images) byFile.set(im.file_name, byImage.get(im.id) ?? []);
+  for (const im of weak.images) byFile.set(im.file_name, byImage.get(im.id) ?? []);
   return {
     prepared,
     latents: new SamPromptLatents(encoder, L),
