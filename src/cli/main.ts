@@ -5,7 +5,9 @@ import { registerAll } from './commands/index.ts';
 const program = new Command();
 program
   .name('wish')
-  .description('Train instance segmentation from mixed weak labels (tags, points, boxes) with SAM as teacher.')
+  .description(
+    'Train instance segmentation from mixed weak labels (tags, points, boxes) with SAM as teacher.',
+  )
   .showHelpAfterError();
 registerAll(program);
 

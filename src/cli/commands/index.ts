@@ -12,7 +12,6 @@ import { register as registerTeach } from './teach.ts';
 import { register as registerPrepare } from './prepare.ts';
 
 export function registerAll(program: Command): void {
-  void program;
   registerBudget(program);
   registerWeaken(program);
   registerConvert(program);
