@@ -55,7 +55,6 @@ function batch(): { images: torch.Tensor; targets: ImageTargets[] } {
     {
       classes: [2],
       masks: new DenseMaskTargets(torch.rand([1, 64, 64], { generator: g }).gt(0.7)), // a full mask in the input frame
-      ),
     },
     classesOnly([0, 1]),
   ];

@@ -37,7 +37,13 @@ interface CocoLike {
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'wish-prepare-'));
-  await writeSynthDataset(join(dir, 'synth'), { images: 5, seed: 7, size: 72, minInstances: 2, maxInstances: 4 });
+  await writeSynthDataset(join(dir, 'synth'), {
+    images: 5,
+    seed: 7,
+    size: 72,
+    minInstances: 2,
+    maxInstances: 4,
+  });
   const coco = JSON.parse(readFileSync(join(dir, 'synth', ANNOTATIONS_FILE), 'utf8')) as CocoLike;
   // Images 0, 3: points (box centres); 1, 4: boxes; 2: tags.
   const kinds = ['point', 'box', 'tag', 'point', 'box'] as const;
@@ -46,13 +52,20 @@ before(async () => {
       ...im,
       label_type: kinds[i],
       ...(kinds[i] === 'tag'
-        ? { tags: [...new Set(coco.annotations.filter((a) => a.image_id === im.id).map((a) => a.category_id))] }
+        ? {
+            tags: [
+              ...new Set(coco.annotations.filter((a) => a.image_id === im.id).map((a) => a.category_id)),
+            ],
+          }
         : {}),
     })),
     annotations: coco.annotations.flatMap((a) => {
       const k = kinds[coco.images.findIndex((im) => im.id === a.image_id)];
       const base = { id: a.id, image_id: a.image_id, category_id: a.category_id };
-      if (k === 'point') return [{ ...base, point: [a.bbox[0] + a.bbox[2] / 2, a.bbox[1] + a.bbox[3] / 2] as [number, number] }];
+      if (k === 'point')
+        return [
+          { ...base, point: [a.bbox[0] + a.bbox[2] / 2, a.bbox[1] + a.bbox[3] / 2] as [number, number] },
+        ];
       if (k === 'box') return [{ ...base, bbox: a.bbox as [number, number, number, number] }];
       return [];
     }),
@@ -69,66 +82,74 @@ after(() => {
 const prepare = (out: string, extra: Partial<Parameters<typeof runPrepare>[0]> = {}) =>
   runPrepare({ data: weakPath, sam: CKPT, samConfig: CFG, out: join(dir, out), progress: false, ...extra });
 
-test('prepare: batched labels equal SamPredictor.predict per prompt; tag images cached; summary counts', { skip }, async () => {
-  const s = await prepare('full');
-  assert.equal(s.images, 4);
-  assert.equal(s.computed, 4);
-  assert.equal(s.failures.length, 0);
-  assert.equal(s.embeddedImages, 1);
-  const ds = await loadPrepared(join(dir, 'full'));
-  assert.equal(ds.manifest.complete, true);
-  const nPoint = ds.weak.annotations.filter((a) => a.point).length;
-  const nBox = ds.weak.annotations.filter((a) => a.bbox).length;
-  assert.deepEqual(s.labels, { point: nPoint, box: nBox });
-  assert.ok(existsSync(join(ds.embeddingsDir, ds.weak.images[2].file_name + '.samemb')));
+test(
+  'prepare: batched labels equal SamPredictor.predict per prompt; tag images cached; summary counts',
+  { skip },
+  async () => {
+    const s = await prepare('full');
+    assert.equal(s.images, 4);
+    assert.equal(s.computed, 4);
+    assert.equal(s.failures.length, 0);
+    assert.equal(s.embeddedImages, 1);
+    const ds = await loadPrepared(join(dir, 'full'));
+    assert.equal(ds.manifest.complete, true);
+    const nPoint = ds.weak.annotations.filter((a) => a.point).length;
+    const nBox = ds.weak.annotations.filter((a) => a.bbox).length;
+    assert.deepEqual(s.labels, { point: nPoint, box: nBox });
+    assert.ok(existsSync(join(ds.embeddingsDir, ds.weak.images[2].file_name + '.samemb')));
 
-  const sam = await loadSam(CKPT, { config: CFG });
-  const predictor = new SamPredictor(sam);
-  try {
-    let checked = 0;
-    for (const im of ds.weak.images) {
-      const labels = ds.labels.get(im.id);
-      if (im.label_type === 'tag') {
-        assert.equal(labels, undefined);
-        continue;
-      }
-      await predictor.setImage(join(dir, 'synth', im.file_name));
-      const anns = ds.weak.annotations.filter((a) => a.image_id === im.id);
-      assert.equal(labels!.length, anns.length);
-      for (const [i, lab] of labels!.entries()) {
-        const a = anns[i];
-        assert.equal(lab.annotationId, a.id);
-        assert.equal(lab.categoryId, a.category_id);
-        const single = torch.tidy(() => {
-          const p = a.point
-            ? predictor.predict({ pointCoords: [a.point], pointLabels: [1], multimaskOutput: true })
-            : predictor.predict({
-                box: [a.bbox![0], a.bbox![1], a.bbox![0] + a.bbox![2], a.bbox![1] + a.bbox![3]],
-                multimaskOutput: true,
-              });
-          return {
-            masks: p.masks.to('uint8').toTypedArray() as Uint8Array,
-            iou: Array.from(p.iouPredictions.toFloat32Array()),
-            stab: Array.from(p.stabilityScores.toFloat32Array()),
-          };
-        });
-        const hw = im.width * im.height;
-        for (let j = 0; j < 3; j++) {
-          const m = decode(lab.masks[j]);
-          assert.deepEqual([m.height, m.width], [im.height, im.width]);
-          assert.deepEqual(m.data, single.masks.subarray(j * hw, (j + 1) * hw), `image ${im.id} label ${i} mask ${j}`);
-          assert.ok(Math.abs(lab.iou[j] - single.iou[j]) < 1e-5);
-          assert.ok(Math.abs(lab.stability[j] - single.stab[j]) < 1e-6);
+    const sam = await loadSam(CKPT, { config: CFG });
+    const predictor = new SamPredictor(sam);
+    try {
+      let checked = 0;
+      for (const im of ds.weak.images) {
+        const labels = ds.labels.get(im.id);
+        if (im.label_type === 'tag') {
+          assert.equal(labels, undefined);
+          continue;
         }
-        checked++;
+        await predictor.setImage(join(dir, 'synth', im.file_name));
+        const anns = ds.weak.annotations.filter((a) => a.image_id === im.id);
+        assert.equal(labels!.length, anns.length);
+        for (const [i, lab] of labels!.entries()) {
+          const a = anns[i];
+          assert.equal(lab.annotationId, a.id);
+          assert.equal(lab.categoryId, a.category_id);
+          const single = torch.tidy(() => {
+            const p = a.point
+              ? predictor.predict({ pointCoords: [a.point], pointLabels: [1], multimaskOutput: true })
+              : predictor.predict({
+                  box: [a.bbox![0], a.bbox![1], a.bbox![0] + a.bbox![2], a.bbox![1] + a.bbox![3]],
+                  multimaskOutput: true,
+                });
+            return {
+              masks: p.masks.to('uint8').toTypedArray() as Uint8Array,
+              iou: Array.from(p.iouPredictions.toFloat32Array()),
+              stab: Array.from(p.stabilityScores.toFloat32Array()),
+            };
+          });
+          const hw = im.width * im.height;
+          for (let j = 0; j < 3; j++) {
+            const m = decode(lab.masks[j]);
+            assert.deepEqual([m.height, m.width], [im.height, im.width]);
+            assert.deepEqual(
+              m.data,
+              single.masks.subarray(j * hw, (j + 1) * hw),
+              `image ${im.id} label ${i} mask ${j}`,
+            );
+            assert.ok(Math.abs(lab.iou[j] - single.iou[j]) < 1e-5);
+            assert.ok(Math.abs(lab.stability[j] - single.stab[j]) < 1e-6);
+          }
+          checked++;
+        }
       }
+      assert.equal(checked, nPoint + nBox);
+    } finally {
+      predictor.dispose();
+      sam.dispose();
     }
-    assert.equal(checked, nPoint + nBox);
-  } finally {
-    predictor.dispose();
-    sam.dispose();
-  }
-});
+  },
+);
 
 test('prepare: an interrupted run (and a torn last line) resumes to the same result', { skip }, async () => {
   await prepare('ref');
