@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as torch from '../engine/index.ts';
 import { loadWeakDataset } from '../data/weak/index.ts';
 import type { BinaryMask } from '../data/mask/index.ts';
+import { loadPrepared } from '../method/prepare/load.ts';
 import type { PreparedDataset } from '../method/prepare/types.ts';
 import type { PointPromptTeacher } from '../method/tags-to-points.ts';
 import { buildPromptEncoder } from '../sam/build.ts';
@@ -22,22 +23,9 @@ export interface RunData {
   teacherName: string;
 }
 
-/** The prepared-folder loader is another module's (src/method/prepare/load.ts); loaded when needed. */
-async function loadPreparedDir(dir: string): Promise<PreparedDataset> {
-  const spec = '../method/prepare/load.ts';
-  let mod: { loadPrepared?: (dir: string) => Promise<PreparedDataset> };
-  try {
-    mod = (await import(spec)) as typeof mod;
-  } catch (e) {
-    throw new Error(`cannot load prepared datasets: ${spec} is unavailable (${(e as Error).message})`);
-  }
-  if (typeof mod.loadPrepared !== 'function') throw new Error(`${spec} exports no loadPrepared`);
-  return mod.loadPrepared(dir);
-}
-
 export async function setupRunData(c: RunConfig): Promise<RunData> {
   if (c.data.prepared) {
-    const prepared = await loadPreparedDir(c.data.prepared);
+    const prepared = await loadPrepared(c.data.prepared);
     const sam = await loadSam(prepared.manifest.teacher.checkpoint, {
       config: prepared.manifest.teacher.config,
     });
