@@ -5,7 +5,7 @@
 // Determinism: every random draw of iteration `it` (batch order, augmentation, the loss's point sampling,
 // the global RNG) is seeded from (seed, it), so `resume` continues with exactly the losses of an
 // uninterrupted run on CPU.
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
@@ -95,6 +95,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     await rm(metricsFile, { force: true });
   }
+  // The records of earlier runs up to the checkpoint (lines past it were logged after the last checkpoint
+  // and are redone now, so they are dropped).
+  const earlier = o.resume ? await readMetricsUpTo(metricsFile, start) : [];
   const schedule = polySchedule({
     maxIters: c.iterations,
     power: c.optimizer.polyPower,
@@ -137,8 +140,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const losses: number[] = [];
   const evals: TrainResult['evals'] = [];
   const timeRows: StepTimes[] = [];
-  const lossCurve: CurvePoint[] = [];
-  const apCurve: CurvePoint[] = [];
+  const lossCurve: CurvePoint[] = earlier
+    .filter((r) => r.kind === 'train')
+    .map((r) => ({ iteration: r.iteration, value: r.loss as number }));
+  const apCurve: CurvePoint[] = earlier
+    .filter((r) => r.kind === 'eval')
+    .map((r) => ({ iteration: r.iteration, value: r.maskAP as number }));
   const saveCheckpoint = async (iteration: number): Promise<void> => {
     await saveTrainingCheckpoint(ckptFile, {
       model: model.stateDict(),
@@ -265,6 +272,32 @@ function emptyMasks(owned: Tensor[]): MaskTargets {
   const none = torch.zeros([0, 1, 1]);
   owned.push(none);
   return new DenseMaskTargets(none);
+}
+
+interface MetricsRecord {
+  kind: string;
+  iteration: number;
+  [k: string]: unknown;
+}
+
+/** Keeps metrics.jsonl's train/eval lines up to `iteration` (rewritten atomically); returns them. */
+async function readMetricsUpTo(file: string, iteration: number): Promise<MetricsRecord[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const rows = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as MetricsRecord;
+      } catch {
+        throw new Error(`${file}: line ${i + 1} is not JSON`);
+      }
+    })
+    .filter((r) => r.kind !== 'summary' && r.iteration <= iteration);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  await rename(tmp, file);
+  return rows;
 }
 
 /** True when a checkpoint exists in outDir. */

@@ -47,6 +47,15 @@ test('resume continues with identical losses (6 steps = 3 + stop + resume 3)', a
   assert.equal(second.lastIteration, 6);
   assert.equal(full.losses.length, 6);
   assert.deepEqual([...first.losses, ...second.losses], full.losses);
+  // The resumed run's metrics hold each iteration once, as the uninterrupted run's do.
+  const iters = async (name: string): Promise<number[]> =>
+    (await readFile(path.join(set.dir, name, METRICS_FILE), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.kind === 'train')
+      .map((l) => l.iteration);
+  assert.deepEqual(await iters('split'), await iters('full'));
   // The weights end equal too.
   const a = full.model.stateDict();
   const b = second.model.stateDict();
