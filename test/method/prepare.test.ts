@@ -12,7 +12,7 @@ import * as torch from '../../src/engine/index.ts';
 import { saveSafetensors } from '../../src/engine/io/checkpoint.ts';
 import { decode } from '../../src/data/mask/index.ts';
 import { ANNOTATIONS_FILE, writeSynthDataset } from '../../src/data/synth/index.ts';
-import { writeWeakDataset, type WeakDataset } from '../../src/data/weak/index.ts';
+import { writeWeakDataset, type WeakAnnotation, type WeakDataset } from '../../src/data/weak/index.ts';
 import { loadSam } from '../../src/sam/build.ts';
 import { SamPredictor } from '../../src/sam/predictor.ts';
 import { LABELS_FILE } from '../../src/method/prepare/labels-file.ts';
@@ -59,7 +59,7 @@ before(async () => {
           }
         : {}),
     })),
-    annotations: coco.annotations.flatMap((a) => {
+    annotations: coco.annotations.flatMap((a): WeakAnnotation[] => {
       const k = kinds[coco.images.findIndex((im) => im.id === a.image_id)];
       const base = { id: a.id, image_id: a.image_id, category_id: a.category_id };
       if (k === 'point')

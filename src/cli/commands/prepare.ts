@@ -8,7 +8,9 @@ export function formatPrepareSummary(s: PrepareSummary, out: string): string {
     `prepared ${out}: ${s.images} images with point/box labels (${s.computed} computed now, ${s.resumed} from an earlier run)`,
     `  labels: ${s.labels.point} point, ${s.labels.box} box`,
     `  tag-image embeddings: ${s.embeddedImages} cached (${s.embeddingsComputed} computed now)`,
-    `  ${s.seconds.toFixed(1)} s` + (s.computed > 0 ? '' : ''),
+    `  ${s.seconds.toFixed(1)} s in all; labels: ${s.computed} images and ${s.labelsComputed} labels in ` +
+      `${s.labelSeconds.toFixed(1)} s (${(s.computed / Math.max(1e-9, s.labelSeconds)).toFixed(2)} images/s, ` +
+      `${(s.labelsComputed / Math.max(1e-9, s.labelSeconds)).toFixed(1)} labels/s)`,
     `  failures: ${s.failures.length}`,
   ];
   for (const f of s.failures) lines.push(`    ${f.image}: ${f.reason}`);
@@ -31,6 +33,11 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'prepared folder (prepared.json, labels.jsonl, embeddings/)')
     .option('--force', 'start over if --out was prepared with another teacher or dataset')
     .option('--device <device>', "'cpu' or 'cuda'", 'cpu')
+    .option('--threads <n>', 'intra-op threads (1 is fastest on a busy machine)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`--threads must be a positive integer, got "${v}"`);
+      return n;
+    })
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',
@@ -46,6 +53,7 @@ export function register(program: Command): void {
         out: string;
         force?: boolean;
         device: string;
+        threads?: number;
         progress: boolean;
       }) => {
         const s = await runPrepare({ ...o, progress: o.progress });

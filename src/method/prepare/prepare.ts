@@ -51,6 +51,8 @@ export interface PrepareOptions {
   force?: boolean;
   progress?: boolean;
   device?: string;
+  /** Intra-op threads (1 is fastest on a machine busy with other work: OpenMP waits badly under load). */
+  threads?: number;
   /** Called after each image is written (tests use it to simulate an interruption). */
   onImageDone?: (imageId: number, done: number, total: number) => void;
 }
@@ -64,7 +66,11 @@ export interface PrepareSummary {
   /** Tag images whose embeddings are in the cache (computed now or already valid). */
   embeddedImages: number;
   embeddingsComputed: number;
+  /** Wall seconds of the whole run, and of the label pass alone (for images/s and labels/s). */
   seconds: number;
+  labelSeconds: number;
+  /** Labels computed by this run (not counting resumed ones). */
+  labelsComputed: number;
   failures: { image: string; reason: string }[];
 }
 
@@ -112,6 +118,7 @@ function makeBar(label: string, show: boolean): cliProgress.SingleBar | null {
 
 export async function runPrepare(o: PrepareOptions): Promise<PrepareSummary> {
   const t0 = performance.now();
+  if (o.threads !== undefined) torch.setNumThreads(o.threads);
   const dataPath = resolve(o.data);
   const imagesDir = resolve(o.images ?? dirname(dataPath));
   const out = resolve(o.out);
@@ -201,6 +208,8 @@ export async function runPrepare(o: PrepareOptions): Promise<PrepareSummary> {
       embeddedImages: 0,
       embeddingsComputed: 0,
       seconds: 0,
+      labelSeconds: 0,
+      labelsComputed: 0,
       failures: [],
     };
     const predictor = new SamPredictor(sam);
@@ -233,6 +242,8 @@ export async function runPrepare(o: PrepareOptions): Promise<PrepareSummary> {
       bar?.stop();
       predictor.dispose();
     }
+    summary.labelSeconds = (performance.now() - tLabels) / 1000;
+    summary.labelsComputed = labelsNow;
 
     // Embeddings of tag images (entry name = file_name, as the trainer reads them).
     const cacheImages = tagImages.map((im) => ({
