@@ -1,14 +1,15 @@
-// Every image's FrameMaskTargets read in one grid_sample. A batch of the same dataset usually has masks of
-// one size (the synthetic set: all 96 x 96); then the matcher and the loss read all targets of all images
-// with a handful of tensor ops instead of a dozen per image (on a CPU the per-op cost dominates at these
-// sizes). Values are exactly FrameMaskTargets' own.
+// Many images' FrameMaskTargets read in one grid_sample. A batch of the same dataset usually has masks of
+// one size (the synthetic set: all 96 x 96); then the matcher and the loss read all those targets with a
+// handful of tensor ops instead of a dozen per image (on a CPU the per-op cost dominates at these sizes).
+// Images with other targets (other sizes, SamMaskTargets, full masks) are read one by one beside it.
+// Values are exactly FrameMaskTargets' own.
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
 import { FrameMaskTargets } from './sam-targets.ts';
 import type { ImageTargets } from './types.ts';
 
 export class BatchedFrameTargets {
-  /** First row (target) of each image in the concatenated masks. */
+  /** First row (target) of each image in the concatenated masks; -1 for images read one by one. */
   readonly rowStart: number[];
   readonly rows: number;
   readonly levels: number;
@@ -54,34 +55,36 @@ export class BatchedFrameTargets {
   }
 
   /**
-   * The batched reader, or null when the images' targets are not all FrameMaskTargets of one size, level
-   * count and threshold. Images without targets are skipped. The tensors live in the caller's tidy scope.
+   * The batched reader over the largest group of images whose targets are FrameMaskTargets of one size,
+   * level count and threshold (the others are read image by image); null when there is no such image.
+   * The tensors live in the caller's tidy scope.
    */
   static tryBuild(targets: ImageTargets[], device?: string): BatchedFrameTargets | null {
-    const parts: FrameMaskTargets[] = [];
-    const images: number[] = [];
-    const rowStart: number[] = [];
-    let n = 0;
-    for (let b = 0; b < targets.length; b++) {
-      rowStart.push(n);
-      const m = targets[b].masks;
-      if (m.count === 0) continue;
-      if (!(m instanceof FrameMaskTargets)) return null;
-      const first = parts[0];
-      if (
-        first &&
-        (m.levels !== first.levels ||
-          m.threshold !== first.threshold ||
-          m.masks.shape[2] !== first.masks.shape[2] ||
-          m.masks.shape[3] !== first.masks.shape[3])
-      ) {
-        return null;
+    const groups = new Map<string, number[]>();
+    targets.forEach((t, b) => {
+      const m = t.masks;
+      if (m.count === 0 || !(m instanceof FrameMaskTargets)) return;
+      const key = `${m.levels}/${m.threshold}/${m.masks.shape[2]}x${m.masks.shape[3]}/${m.masks.device}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push(b);
+    });
+    let images: number[] = [];
+    let most = 0;
+    for (const g of groups.values()) {
+      const rows = g.reduce((n, b) => n + targets[b].masks.count, 0);
+      if (rows > most) {
+        most = rows;
+        images = g;
       }
-      parts.push(m);
-      images.push(b);
-      n += m.count;
     }
-    if (parts.length === 0) return null;
+    if (images.length === 0) return null;
+    const parts = images.map((b) => targets[b].masks as FrameMaskTargets);
+    const rowStart = new Array<number>(targets.length).fill(-1);
+    let n = 0;
+    images.forEach((b) => {
+      rowStart[b] = n;
+      n += targets[b].masks.count;
+    });
     return new BatchedFrameTargets(
       parts,
       images,
@@ -89,6 +92,11 @@ export class BatchedFrameTargets {
       parts[0].threshold,
       device ?? parts[0].masks.device,
     );
+  }
+
+  /** Whether image b's targets are in this reader. */
+  covers(b: number): boolean {
+    return this.rowStart[b] >= 0;
   }
 
   private finish(v: Tensor): Tensor {

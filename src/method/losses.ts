@@ -139,21 +139,27 @@ export function setLossLayers(
         config.importanceSampleRatio,
         generator,
       ); // [M, P, 2]
+      // Rows of images in the batched reader in one read, the others image by image (their rows are
+      // contiguous), then back to row order.
       const reader = prepared?.masks;
-      if (reader) {
-        // Every image's targets in one read.
-        const labels = reader.readPairs(
-          rows.map((r) => reader.rowStart[r.image] + r.target),
-          rows.map((r) => r.level),
-          coords,
-        );
-        return { coords, labels };
-      }
+      const covered = reader ? rows.flatMap((r, i) => (reader.covers(r.image) ? [i] : [])) : [];
       const parts: Tensor[] = [];
+      const order: number[] = [...covered];
+      if (reader && covered.length > 0) {
+        const all = covered.length === M;
+        parts.push(
+          reader.readPairs(
+            covered.map((i) => reader.rowStart[rows[i].image] + rows[i].target),
+            covered.map((i) => rows[i].level),
+            all ? coords : coords.indexSelect(0, longOf(covered)),
+          ),
+        );
+        if (all) return { coords, labels: parts[0] };
+      }
       for (let b = 0, start = 0; b < B; b++) {
         let end = start;
         while (end < M && rows[end].image === b) end++;
-        if (end > start) {
+        if (end > start && !reader?.covers(b)) {
           const mine = rows.slice(start, end);
           parts.push(
             targets[b].masks.samplePairs(
@@ -162,10 +168,15 @@ export function setLossLayers(
               coords.narrow(0, start, end - start),
             ),
           );
+          for (let i = start; i < end; i++) order.push(i);
         }
         start = end;
       }
-      return { coords, labels: parts.length === 1 ? parts[0] : torch.cat(parts, 0) }; // labels [M, P]
+      const joined = parts.length === 1 ? parts[0] : torch.cat(parts, 0);
+      if (order.every((r, i) => r === i)) return { coords, labels: joined };
+      const position = new Array<number>(M);
+      order.forEach((r, i) => (position[r] = i));
+      return { coords, labels: joined.indexSelect(0, longOf(position)) }; // labels [M, P]
     });
     const logits = pointSample(src, coords).float(); // [M, P]
     const masks = perLayer(sigmoidCeLoss(logits, labels, numMasks, 'none'), layerOfRow);

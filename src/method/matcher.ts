@@ -161,32 +161,39 @@ export function layerCosts(
       const maxRows = Math.max(1, ...rowsOf);
       const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
       const s = x.sigmoid();
-      let tgt: Tensor; // [B, R, P]
-      if (prep.masks) {
-        // One read for every image; rows padded per image to R with a zero row.
-        const K = prep.masks.levels;
-        const zeroRow = prep.masks.rows * K;
-        const pad = new BigInt64Array(B * maxRows).fill(BigInt(zeroRow));
-        targets.forEach((_, b) => {
-          for (let j = 0; j < rowsOf[b]; j++) pad[b * maxRows + j] = BigInt(prep.masks!.rowStart[b] * K + j);
-        });
-        const all = prep.masks.readAll(coords).reshape(zeroRow, P);
-        tgt = torch
-          .cat([all, torch.zeros([1, P], { device })], 0)
-          .indexSelect(0, torch.fromTypedArray(pad, [B * maxRows], { device }))
-          .reshape(B, maxRows, P);
-      } else {
-        tgt = torch.stack(
-          targets.map((t, b) => {
-            if (rowsOf[b] === 0) return torch.zeros([maxRows, P], { device });
-            const v = t.masks
-              .sampleAll(coords.narrow(0, b, 1))
-              .reshape(rowsOf[b], P)
-              .float();
-            return rowsOf[b] === maxRows ? v : torch.pad(v, [0, 0, 0, maxRows - rowsOf[b]]);
-          }),
-        );
+      // Every image's rows in one matrix (the batched reader's, then the others image by image, then a
+      // zero row), padded per image to R by one index_select.
+      const reader = prep.masks;
+      const pieces: Tensor[] = [];
+      const base = new Array<number>(B).fill(0);
+      let offset = 0;
+      if (reader) {
+        pieces.push(reader.readAll(coords).reshape(reader.rows * reader.levels, P));
+        offset = reader.rows * reader.levels;
       }
+      targets.forEach((t, b) => {
+        if (rowsOf[b] === 0) return;
+        if (reader?.covers(b)) {
+          base[b] = reader.rowStart[b] * reader.levels;
+          return;
+        }
+        pieces.push(
+          t.masks
+            .sampleAll(coords.narrow(0, b, 1))
+            .reshape(rowsOf[b], P)
+            .float(),
+        );
+        base[b] = offset;
+        offset += rowsOf[b];
+      });
+      pieces.push(torch.zeros([1, P], { device }));
+      const pad = new BigInt64Array(B * maxRows).fill(BigInt(offset)); // the zero row
+      for (let b = 0; b < B; b++)
+        for (let j = 0; j < rowsOf[b]; j++) pad[b * maxRows + j] = BigInt(base[b] + j);
+      const tgt = torch
+        .cat(pieces, 0)
+        .indexSelect(0, torch.fromTypedArray(pad, [B * maxRows], { device }))
+        .reshape(B, maxRows, P); // [B, R, P]
       const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [B, 2Q, R]: <x, t> and <sigmoid x, t>
       const ce = torch
         .softplus(x)

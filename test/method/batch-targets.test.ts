@@ -43,28 +43,53 @@ function targetsWith(threshold: number | null): ImageTargets[] {
     prompts: { kind: b === 0 ? 'box' : 'point', latents: torch.randn([T, 2, 6], { generator: g }) },
   }));
 }
-const pred = (): LayerPrediction => ({
-  predLogits: torch.randn([3, 5, 4], { generator: g }),
-  predMasks: torch.randn([3, 5, 6, 6], { generator: g }).mul(3).requiresGrad_(),
+/** The same three images plus two the batched reader cannot take: other-size originals and full masks. */
+function mixedTargets(threshold: number | null): ImageTargets[] {
+  const t = targetsWith(threshold);
+  const small = composeMaps(resizeMap(8, 10, 12, 12), cropMap(12, 12, 0, 0, 12, 12));
+  t.push({
+    classes: [1, 2],
+    masks: new FrameMaskTargets(
+      torch.rand([2, 3, 10, 8], { generator: g }).gt(0.5).float(),
+      small,
+      threshold,
+    ),
+  });
+  t.push({ classes: [0], masks: new DenseMaskTargets(torch.rand([1, 12, 12], { generator: g }).gt(0.5)) });
+  return t;
+}
+const pred = (B = 3): LayerPrediction => ({
+  predLogits: torch.randn([B, 5, 4], { generator: g }),
+  predMasks: torch.randn([B, 5, 6, 6], { generator: g }).mul(3).requiresGrad_(),
   predPrompts: {
-    point: torch.randn([3, 5, 2, 6], { generator: g }),
-    box: torch.randn([3, 5, 2, 6], { generator: g }),
+    point: torch.randn([B, 5, 2, 6], { generator: g }),
+    box: torch.randn([B, 5, 2, 6], { generator: g }),
   },
 });
 
-for (const threshold of [null, 0]) {
-  test(`matcher costs and set loss: batched read equals per-image reads (threshold ${threshold})`, () => {
-    const targets = targetsWith(threshold);
+for (const [threshold, mixed] of [
+  [null, false],
+  [0, false],
+  [null, true],
+  [0, true],
+] as const) {
+  test(`matcher costs and set loss: batched read equals per-image reads (threshold ${threshold}${mixed ? ', mixed batch' : ''})`, () => {
+    const targets = mixed ? mixedTargets(threshold) : targetsWith(threshold);
+    const B = targets.length;
     const batched = prepareTargets(targets);
     assert.ok(batched.masks, 'same-size FrameMaskTargets are batched');
+    assert.deepEqual(
+      targets.map((_, b) => batched.masks!.covers(b)),
+      [true, false, true, false, false].slice(0, B),
+    );
     const perImage = { ...batched, masks: null };
-    const p = pred();
-    const coords = torch.rand([3, 40, 2], { generator: g });
+    const p = pred(B);
+    const coords = torch.rand([B, 40, 2], { generator: g });
     const cfg = matcherConfig({ numPoints: 40 });
     const a = layerCosts(p, targets, coords, cfg, batched);
     const b = layerCosts(p, targets, coords, cfg, perImage);
     a.forEach((c, i) => {
-      assert.equal(c.targets, counts[i]);
+      assert.equal(c.targets, targets[i].classes.length);
       c.maskCostPerLevel.forEach((v, j) => assert.ok(Math.abs(v - b[i].maskCostPerLevel[j]) < 1e-5));
       assert.deepEqual(Array.from(c.level), Array.from(b[i].level));
     });
@@ -72,26 +97,49 @@ for (const threshold of [null, 0]) {
       { queries: [1, 3], targets: [1, 0], levels: [2, 0] },
       { queries: [], targets: [], levels: [] },
       { queries: [0, 2, 4], targets: [2, 0, 1], levels: [1, 1, 0] },
-    ];
+      { queries: [2, 3], targets: [0, 1], levels: [2, 1] },
+      { queries: [4], targets: [0], levels: [0] },
+    ].slice(0, B);
     const lossCfg = wishLossConfig({ numPoints: 30 });
-    const la = setLossLayers([p], targets, [matches], lossCfg, 5, new torch.Generator(4), batched)[0];
-    const lb = setLossLayers([p], targets, [matches], lossCfg, 5, new torch.Generator(4), perImage)[0];
-    for (const k of ['ce', 'mask', 'dice', 'prompt'] as const) {
-      assert.ok(Math.abs(la[k].item() - lb[k].item()) < 1e-6, `${k}: ${la[k].item()} vs ${lb[k].item()}`);
+    const la = setLossLayers(
+      [p, p],
+      targets,
+      [matches, matches],
+      lossCfg,
+      5,
+      new torch.Generator(4),
+      batched,
+    );
+    const lb = setLossLayers(
+      [p, p],
+      targets,
+      [matches, matches],
+      lossCfg,
+      5,
+      new torch.Generator(4),
+      perImage,
+    );
+    for (let l = 0; l < 2; l++) {
+      for (const k of ['ce', 'mask', 'dice', 'prompt'] as const) {
+        assert.ok(
+          Math.abs(la[l][k].item() - lb[l][k].item()) < 1e-6,
+          `${k}: ${la[l][k].item()} vs ${lb[l][k].item()}`,
+        );
+      }
     }
   });
 }
 
-test('the batched reader is used only when every image can share it', () => {
+test('the batched reader takes the largest compatible group, or nothing', () => {
   const t = targetsWith(null);
   assert.ok(BatchedFrameTargets.tryBuild(t));
-  const otherSize = [...t];
-  otherSize[2] = { ...t[2], masks: new FrameMaskTargets(torch.zeros([3, 3, 10, 8]), identityMap(8, 10)) };
-  assert.equal(BatchedFrameTargets.tryBuild(otherSize), null);
-  const dense = [...t];
-  dense[0] = { ...t[0], masks: new DenseMaskTargets(torch.zeros([2, 12, 12])) };
+  const dense = t.map((x) => ({
+    ...x,
+    masks: new DenseMaskTargets(torch.zeros([x.classes.length, 12, 12])),
+  }));
   assert.equal(BatchedFrameTargets.tryBuild(dense), null);
   const thresholds = [...t];
-  thresholds[0] = { ...t[0], masks: new FrameMaskTargets(torch.zeros([2, 3, 20, 16]), frames[0], 0) };
-  assert.equal(BatchedFrameTargets.tryBuild(thresholds), null);
+  thresholds[2] = { ...t[2], masks: new FrameMaskTargets(torch.zeros([3, 3, 20, 16]), frames[2], 0) };
+  const r = BatchedFrameTargets.tryBuild(thresholds)!;
+  assert.deepEqual([r.covers(0), r.covers(1), r.covers(2)], [false, false, true], 'three rows beat two');
 });
