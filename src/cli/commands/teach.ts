@@ -2,6 +2,7 @@
 // prompt recipe), ship it as safetensors with official key names + a config JSON, and measure its mean
 // IoU against the true masks on held-out scenes. `wish teach eval` measures any SAM checkpoint the same way.
 import type { Command } from 'commander';
+import * as torch from '../../engine/index.ts';
 import { loadSam } from '../../sam/build.ts';
 import { TEACH_DEFAULTS, type TeachOptions } from '../../sam/teach/options.ts';
 import { evaluateWithBar, formatEval, trainAndShip } from '../../sam/teach/run.ts';
@@ -127,6 +128,7 @@ export function register(program: Command): void {
     .option('--scenes <n>', 'scenes', num('--scenes', true), 100)
     .option('--sizes <list>', 'scene sides', intList('--sizes'), [128, 96])
     .option('--json', 'print the result as one JSON line')
+    .option('--threads <n>', 'intra-op threads (1 is fastest on a busy machine)', num('--threads', true))
     .addHelpText(
       'after',
       '\nExample:\n  wish teach eval --checkpoint models/teacher/teacher.safetensors --config models/teacher/teacher.json',
@@ -139,7 +141,9 @@ export function register(program: Command): void {
         scenes: number;
         sizes: number[];
         json?: boolean;
+        threads?: number;
       }) => {
+        if (f.threads) torch.setNumThreads(f.threads);
         const sam = await loadSam(f.checkpoint, { config: f.config });
         try {
           const ev = evaluateWithBar(sam, { seed: f.seed, scenes: f.scenes, sizes: f.sizes });
