@@ -78,6 +78,8 @@ export class BatchSource {
       seed: number;
       cacheImages: boolean;
       latents: PromptLatentSource;
+      /** Where batch tensors go (the model's device); default 'cpu'. */
+      device?: string;
     },
   ) {
     const weak = prepared.weak;
@@ -249,7 +251,8 @@ export class BatchSource {
         for (let k = 0; k < S * S; k++) px[off + k] = d[k * 3 + c];
       }
     });
-    const images = torch.tidy(() => normalizeImages(torch.fromTypedArray(px, [B, 3, S, S])));
+    const device = this.opts.device ?? 'cpu';
+    const images = torch.tidy(() => normalizeImages(torch.fromTypedArray(px, [B, 3, S, S], { device })));
     const owned: Tensor[] = [images];
     const disposers: (() => void)[] = [];
     const targets = samples.map((s): ImageTargets | null => {
@@ -258,13 +261,13 @@ export class BatchSource {
         const T = s.dense.length;
         const flat = new Uint8Array(T * S * S);
         s.dense.forEach((m, t) => flat.set(m, t * S * S));
-        const dense = torch.fromTypedArray(flat, [T, S, S]);
+        const dense = torch.fromTypedArray(flat, [T, S, S], { device });
         owned.push(dense);
         return { classes: s.classes, masks: new DenseMaskTargets(dense), prompts: null };
       }
       const T = s.labels.length;
       const { width: W, height: H } = s.image;
-      const masks = torch.fromTypedArray(s.samMasks!, [T, 3, H, W]);
+      const masks = torch.fromTypedArray(s.samMasks!, [T, 3, H, W], { device });
       owned.push(masks);
       const fm = new FrameMaskTargets(masks, s.frame);
       disposers.push(() => fm.dispose());
@@ -276,8 +279,10 @@ export class BatchSource {
           s.labels.map((l) => l.prompt),
           [H, W],
         );
-        owned.push(latents);
-        prompts = { kind, latents };
+        const onDevice = device === 'cpu' ? latents : latents.to(device);
+        if (onDevice !== latents) latents.dispose();
+        owned.push(onDevice);
+        prompts = { kind, latents: onDevice };
       }
       return { classes: s.classes, masks: fm, prompts };
     });

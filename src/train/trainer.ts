@@ -113,6 +113,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     seed: c.seed,
     cacheImages: c.data.cacheImages,
     latents: o.latents,
+    device: c.device,
   });
   if (data.numClasses !== c.model.numClasses) {
     throw new Error(
