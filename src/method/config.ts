@@ -29,6 +29,11 @@ export const matcherConfigSchema = z
     maskDiceWeight: weight.default(1),
     /** Points sampled uniformly per image for the mask cost (Mask2Former: 112 * 112). */
     numPoints: positiveInt.default(12544),
+    /**
+     * Draw the matching points once per iteration for every decoder layer, so the targets are read once
+     * (a saving where reads are dear, e.g. SamMaskTargets). Mask2Former draws fresh points per layer.
+     */
+    sharePointsAcrossLayers: z.boolean().default(false),
     /** 'adaptive' = min over SAM's three masks (Eq. 13); 0 / 1 / 2 = that level only (Table 4, B-D). */
     samLevel: samLevelSchema.default('adaptive'),
   })

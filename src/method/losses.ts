@@ -4,8 +4,15 @@ import * as torch from '../engine/index.ts';
 import type { Generator, Tensor } from '../engine/index.ts';
 import type { WishLossConfig } from './config.ts';
 import { diceLoss, sigmoidCeLoss } from './mask-loss.ts';
-import { matchLayer, prepareTargets, type ImageMatch, type PreparedTargets } from './matcher.ts';
-import { pointSample, uncertainPointCoordsWithRandomness } from './point-sample.ts';
+import {
+  matchLayer,
+  prepareTargets,
+  readMatchTargets,
+  type ImageMatch,
+  type MatchTargetRead,
+  type PreparedTargets,
+} from './matcher.ts';
+import { pointSample, uncertainPointCoordsWithRandomness, uniformPoints } from './point-sample.ts';
 import { promptKl } from './prompt-kl.ts';
 import type { ImageTargets, LayerPrediction, WishPredictions } from './types.ts';
 
@@ -388,8 +395,13 @@ export function wishLoss(
       const layers: [string, LayerPrediction][] = [['', pred]];
       if (config.deepSupervision) (pred.aux ?? []).forEach((l, i) => layers.push([`_${i}`, l]));
       const prepared = prepareTargets(targets, pred.predLogits.device); // the target side, once for all layers
+      let shared: { coords: Tensor; read: MatchTargetRead } | undefined;
+      if (config.matcher.sharePointsAcrossLayers) {
+        const coords = uniformPoints(B, config.matcher.numPoints, opts.generator, pred.predMasks.device);
+        shared = { coords, read: readMatchTargets(targets, coords, prepared) };
+      }
       const perLayerMatches = layers.map(([, layer]) =>
-        matchLayer(layer, targets, config.matcher, opts.generator, prepared),
+        matchLayer(layer, targets, config.matcher, opts.generator, prepared, shared),
       );
       matches = perLayerMatches[0];
       const t = setLossLayers(

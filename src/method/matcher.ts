@@ -120,50 +120,32 @@ export function prepareTargets(targets: ImageTargets[], device?: string): Prepar
   };
 }
 
+/** Every image's mask targets at its matching points, padded per image to R = the largest T * K. */
+export interface MatchTargetRead {
+  /** [B, R, P]; rows t * K + k of image b, zero rows after its own. */
+  tgt: Tensor;
+  maxRows: number;
+}
+
 /**
- * Eq. 11-14 for every image of one layer. coords [B, P, 2]: each image's uniform points. Returns the
- * cost matrices image by image (images without targets give empty ones).
+ * Reads the targets of the mask cost (Eq. 13) at coords [B, P, 2]: the batched reader's images in one
+ * read, the others image by image, then a zero row, padded per image by one index_select. Call without
+ * gradients; the result lives in the caller's tidy scope (it may serve every layer when the layers share
+ * their points).
  */
-export function layerCosts(
-  pred: LayerPrediction,
+export function readMatchTargets(
   targets: ImageTargets[],
   coords: Tensor,
-  config: MatcherConfig,
   prepared?: PreparedTargets,
-): ImageCosts[] {
-  const [B, Q, C1] = pred.predLogits.shape;
-  if (targets.length !== B)
-    throw new Error(`matcher: ${B} images in the batch but ${targets.length} target sets`);
-  checkTargets(targets, C1 - 1);
+): MatchTargetRead {
+  const B = targets.length;
   const P = coords.shape[1];
+  const device = coords.device;
   return torch.noGrad(() =>
     torch.tidy(() => {
-      const device = pred.predLogits.device;
-      const prep = prepared ?? prepareTargets(targets, device);
-      // Eq. 11 inputs: class probabilities [B, Q, C+1].
-      const probs = pred.predLogits.float().softmax(-1).toFloat32Array();
-
-      // Eq. 12 inputs: the cross term sum p log q for every (query, target) of a kind, one matmul per kind
-      // (pairs across images are computed too and ignored: cheaper than one small matmul per image).
-      const cross: Record<PromptKind, Float32Array | null> = { point: null, box: null };
-      if (config.promptWeight > 0) {
-        for (const kind of ['point', 'box'] as const) {
-          const table = prep.prompts[kind];
-          if (!table) continue;
-          const logQ = pred.predPrompts[kind].float().logSoftmax(-1).flatten(2).flatten(0, 1); // [B*Q, 2*Dp]
-          cross[kind] = logQ.matmul(table.p.t()).toFloat32Array(); // [B*Q, N]
-        }
-      }
-
-      // Eq. 13 inputs: Mask2Former's distance to every target level on each image's points. Targets are
-      // padded to the batch's largest T*K and the CE / dice products taken in one batched matmul.
+      const reader = prepared ? prepared.masks : BatchedFrameTargets.tryBuild(targets, device);
       const rowsOf = targets.map((t) => t.classes.length * t.masks.levels);
       const maxRows = Math.max(1, ...rowsOf);
-      const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
-      const s = x.sigmoid();
-      // Every image's rows in one matrix (the batched reader's, then the others image by image, then a
-      // zero row), padded per image to R by one index_select.
-      const reader = prep.masks;
       const pieces: Tensor[] = [];
       const base = new Array<number>(B).fill(0);
       let offset = 0;
@@ -193,7 +175,53 @@ export function layerCosts(
       const tgt = torch
         .cat(pieces, 0)
         .indexSelect(0, torch.fromTypedArray(pad, [B * maxRows], { device }))
-        .reshape(B, maxRows, P); // [B, R, P]
+        .reshape(B, maxRows, P);
+      return { tgt, maxRows };
+    }),
+  );
+}
+
+/**
+ * Eq. 11-14 for every image of one layer. coords [B, P, 2]: each image's uniform points. Returns the
+ * cost matrices image by image (images without targets give empty ones).
+ */
+export function layerCosts(
+  pred: LayerPrediction,
+  targets: ImageTargets[],
+  coords: Tensor,
+  config: MatcherConfig,
+  prepared?: PreparedTargets,
+  read?: MatchTargetRead,
+): ImageCosts[] {
+  const [B, Q, C1] = pred.predLogits.shape;
+  if (targets.length !== B)
+    throw new Error(`matcher: ${B} images in the batch but ${targets.length} target sets`);
+  checkTargets(targets, C1 - 1);
+  const P = coords.shape[1];
+  return torch.noGrad(() =>
+    torch.tidy(() => {
+      const device = pred.predLogits.device;
+      const prep = prepared ?? prepareTargets(targets, device);
+      // Eq. 11 inputs: class probabilities [B, Q, C+1].
+      const probs = pred.predLogits.float().softmax(-1).toFloat32Array();
+
+      // Eq. 12 inputs: the cross term sum p log q for every (query, target) of a kind, one matmul per kind
+      // (pairs across images are computed too and ignored: cheaper than one small matmul per image).
+      const cross: Record<PromptKind, Float32Array | null> = { point: null, box: null };
+      if (config.promptWeight > 0) {
+        for (const kind of ['point', 'box'] as const) {
+          const table = prep.prompts[kind];
+          if (!table) continue;
+          const logQ = pred.predPrompts[kind].float().logSoftmax(-1).flatten(2).flatten(0, 1); // [B*Q, 2*Dp]
+          cross[kind] = logQ.matmul(table.p.t()).toFloat32Array(); // [B*Q, N]
+        }
+      }
+
+      // Eq. 13 inputs: Mask2Former's distance to every target level on each image's points. Targets are
+      // padded to the batch's largest T*K and the CE / dice products taken in one batched matmul.
+      const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
+      const s = x.sigmoid();
+      const { tgt, maxRows } = read ?? readMatchTargets(targets, coords, prep);
       const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [B, 2Q, R]: <x, t> and <sigmoid x, t>
       const ce = torch
         .softplus(x)
@@ -288,7 +316,8 @@ export function assign(costs: ImageCosts, where = 'matcher cost'): ImageMatch {
 
 /**
  * Matches every image of one layer's predictions to its targets (Mask2Former's HungarianMatcher.forward,
- * with WISH's costs). Fresh uniform points per image, as Mask2Former draws them. `prepared` (from
+ * with WISH's costs). Fresh uniform points per image, as Mask2Former draws them; or `shared` points and
+ * their target read, the same for every layer of an iteration (sharePointsAcrossLayers). `prepared` (from
  * prepareTargets) saves recomputing the target side when several layers are matched.
  */
 export function matchLayer(
@@ -297,11 +326,13 @@ export function matchLayer(
   config: MatcherConfig,
   generator?: Generator,
   prepared?: PreparedTargets,
+  shared?: { coords: Tensor; read: MatchTargetRead },
 ): ImageMatch[] {
   const B = pred.predLogits.shape[0];
   if (targets.length !== B)
     throw new Error(`matcher: ${B} images in the batch but ${targets.length} target sets`);
   const costs = torch.tidy(() => {
+    if (shared) return layerCosts(pred, targets, shared.coords, config, prepared, shared.read);
     const coords = uniformPoints(B, config.numPoints, generator, pred.predMasks.device); // [B, P, 2]
     return layerCosts(pred, targets, coords, config, prepared);
   });

@@ -19,7 +19,10 @@ import {
   pairwiseSigmoidCe,
   promptKl,
   sampleSamLogits,
+  wishLoss,
+  wishLossConfig,
   type ImageTargets,
+  type LayerPrediction,
 } from '../../src/method/index.ts';
 import { ConstantMaskTargets, logitsOf } from './fakes.ts';
 
@@ -287,4 +290,35 @@ test('matchLayer: per image, images without targets match nothing, more targets 
     () => matchLayer(pred, targets.slice(0, 2), matcherConfig()),
     /3 images in the batch but 2 target sets/,
   );
+});
+
+test('sharePointsAcrossLayers: one target read per iteration instead of one per layer', () => {
+  class Counting extends ConstantMaskTargets {
+    reads = 0;
+    override sampleAll(coords: Tensor): Tensor {
+      this.reads++;
+      return super.sampleAll(coords);
+    }
+  }
+  const layer = (): LayerPrediction => ({
+    predLogits: torch.randn([1, 3, 3], { generator: new torch.Generator(8) }),
+    predMasks: torch.randn([1, 3, 4, 4], { generator: new torch.Generator(9) }),
+    predPrompts: { point: torch.zeros([1, 3, 2, 2]), box: torch.zeros([1, 3, 2, 2]) },
+  });
+  for (const share of [false, true]) {
+    const masks = new Counting([[1, 0, 0.5]]);
+    const out = wishLoss(
+      {
+        ...layer(),
+        aux: [layer(), layer()],
+        camMaps: torch.zeros([1, 2, 2, 2]),
+        camLogits: torch.zeros([1, 2]),
+      },
+      [{ classes: [1], masks }],
+      wishLossConfig({ numPoints: 8, matcher: { numPoints: 8, sharePointsAcrossLayers: share } }),
+      { iteration: 0, generator: new torch.Generator(1) },
+    );
+    assert.equal(masks.reads, share ? 1 : 3);
+    assert.equal(out.matches[0].queries.length, 1);
+  }
 });
