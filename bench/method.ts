@@ -7,7 +7,7 @@
 //   loss     - Eq. 15 on every layer + Eq. 17 + Eq. 19, forward
 //   backward - backward of that loss to the prediction tensors (leaves here)
 // Usage: npm run bench:method -- [--points 1024] [--mask 24] [--layers 4] [--batch 8] [--queries 16]
-//        [--targets 4] [--classes 4] [--iters 20] [--target-kind frame|lowres] [--with-model]
+//        [--targets 4] [--classes 4] [--iters 20] [--target-kind frame|lowres] [--with-model] [--share]
 // --with-model also times whole cpu-small training steps (the real model's forward, this loss, one backward)
 // and reports matching + loss as a share of the step.
 // The last line is JSON. The default is the cpu-small shape (96 px images, 24 x 24 masks, 3 decoder
@@ -44,14 +44,17 @@ const { values: args } = parseArgs({
     iters: { type: 'string', default: '20' },
     'target-kind': { type: 'string', default: 'frame' },
     'with-model': { type: 'boolean', default: false },
+    share: { type: 'boolean', default: false },
   },
 });
 const kind = args['target-kind'];
 if (kind !== 'frame' && kind !== 'lowres')
   throw new Error(`--target-kind must be frame or lowres, got ${kind}`);
 const withModel = args['with-model'];
+const share = args.share;
 delete (args as Record<string, unknown>)['target-kind'];
 delete (args as Record<string, unknown>)['with-model'];
+delete (args as Record<string, unknown>).share;
 const o = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Number(v)])) as Record<string, number>;
 for (const [k, v] of Object.entries(o)) {
   if (!Number.isInteger(v) || v < 1)
@@ -98,7 +101,7 @@ function layer(): LayerPrediction {
     },
   };
 }
-const config = wishLossConfig({ numPoints: P, matcher: { numPoints: P } });
+const config = wishLossConfig({ numPoints: P, matcher: { numPoints: P, sharePointsAcrossLayers: share } });
 
 const times = { match: [] as number[], loss: [] as number[], backward: [] as number[] };
 // Process CPU time as well as wall time: on a shared, loaded machine wall time mostly measures waiting.
@@ -193,6 +196,7 @@ console.log(
         }
       : {}),
     target_kind: kind,
+    share_points: share,
     batch: B,
     queries: Q,
     targets: totalTargets,
