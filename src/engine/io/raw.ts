@@ -4,7 +4,7 @@
 // Helpers here view those bytes as the matching typed array (no copy when aligned).
 
 // The engine's dtype names (type only: this folder needs no native code at run time).
-import type { DType } from '../dtype.ts';
+import { DTYPES, ITEM_SIZE, type DType } from '../dtype.ts';
 export type { DType };
 
 export interface RawTensor {
@@ -13,20 +13,10 @@ export interface RawTensor {
   data: Uint8Array;
 }
 
-export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
-  float32: 4,
-  float64: 8,
-  float16: 2,
-  bfloat16: 2,
-  int64: 8,
-  int32: 4,
-  int16: 2,
-  int8: 1,
-  uint8: 1,
-  bool: 1,
-};
+/** Bytes per element: the engine's own table. */
+export const DTYPE_SIZE: Readonly<Record<DType, number>> = ITEM_SIZE;
 
-export const DTYPES = Object.keys(DTYPE_SIZE) as DType[];
+export { DTYPES };
 
 // Every reader and writer here assumes a little-endian host (x86-64, arm64); refuse loudly elsewhere
 // rather than silently scrambling weights.
