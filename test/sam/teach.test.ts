@@ -251,6 +251,18 @@ test('teach: resumed run equals an uninterrupted one; metrics and checkpoint on 
     assert.ok(e1.instances > 0);
     for (const v of [e1.pointIou, e1.pointOracleIou, e1.boxIou]) assert.ok(v >= 0 && v <= 1);
     assert.ok(e1.pointOracleIou >= e1.pointIou);
+    // --init: a second phase starts from the shipped weights (fresh optimiser), here before any step.
+    const phase2 = await teach({
+      out: join(dir, 'c'),
+      options: { ...options, init: w },
+      config: cfg,
+      progress: false,
+      log,
+      stopAfter: 0,
+    });
+    const s2 = phase2.sam.stateDict();
+    for (const k of Object.keys(sb)) assert.ok(torch.allclose(s2[k], sb[k], 0, 0), k);
+    phase2.sam.dispose();
     loaded.dispose();
     straight.sam.dispose();
     resumed.sam.dispose();

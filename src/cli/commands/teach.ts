@@ -37,6 +37,7 @@ interface TrainFlags {
   checkpointEvery: number;
   threads?: number;
   loss: 'bce' | 'focal';
+  init?: string;
   progress: boolean;
 }
 
@@ -86,6 +87,7 @@ export function register(program: Command): void {
     .option('--eval-sizes <list>', 'scene sides to evaluate at', intList('--eval-sizes'), [128, 96])
     .option('--checkpoint-every <n>', 'steps between checkpoints', num('--checkpoint-every', true), 50)
     .option('--threads <n>', 'intra-op threads (1 is fastest on a busy machine)', num('--threads', true))
+    .option('--init <weights>', 'start from these SAM weights (an earlier teacher) instead of a random init')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',
@@ -106,6 +108,7 @@ export function register(program: Command): void {
         checkpointEvery: f.checkpointEvery,
         threads: f.threads,
         pixelLoss: f.loss,
+        init: f.init,
         ...(f.loss === 'focal' ? { pixelWeight: 20, diceWeight: 1 } : {}),
       };
       await trainAndShip({

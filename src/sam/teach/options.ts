@@ -27,6 +27,8 @@ export const teachOptionsSchema = z
     boxProb: z.number().min(0).max(1),
     multiPoints: z.number().int().min(2),
     checkpointEvery: z.number().int().positive(),
+    /** Start from these SAM weights (safetensors/.pth with official keys) instead of a random init. */
+    init: z.string().optional(),
     threads: z.number().int().positive().optional(),
   })
   .strict();

@@ -18,6 +18,7 @@ import {
   paramGroups,
 } from '../../engine/optim/index.ts';
 import { buildSam } from '../build.ts';
+import { loadSamStateDict } from '../load.ts';
 import { samConfigToJson, type SamConfig } from '../config.ts';
 import type { Sam } from '../sam.ts';
 import { disposeBatch, makeBatch } from './batch.ts';
@@ -82,6 +83,16 @@ export async function teach(run: TeachRun): Promise<TeachResult> {
 
   torch.manualSeed(opts.seed);
   const sam = buildSam(config);
+  if (opts.init !== undefined && !(run.resume && existsSync(ckptPath))) {
+    // A second phase: the weights of an earlier run (same config), a fresh optimiser and schedule.
+    const { stateDict } = await loadSamStateDict(opts.init, { config });
+    try {
+      sam.loadStateDict(stateDict);
+    } finally {
+      torch.dispose(stateDict);
+    }
+    log(`teach: initialised from ${opts.init}`);
+  }
   sam.train();
   const names = sam.namedParameters();
   const optimizer = new AdamW(
