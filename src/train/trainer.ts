@@ -124,6 +124,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new Error(`${o.prepared.dir}: the data has tag images but no SAM teacher was given`);
   }
   const samImgSize = o.prepared.manifest.teacher.config.imgSize;
+  const samDim = o.prepared.manifest.teacher.config.promptEmbedDim;
+  if (samDim !== c.model.promptDim) {
+    throw new Error(
+      `model.promptDim is ${c.model.promptDim} but the teacher's prompt embeddings are ${samDim} wide (${o.prepared.manifest.teacher.checkpoint}); set model.promptDim to ${samDim}`,
+    );
+  }
   const val =
     o.val !== undefined
       ? o.val
