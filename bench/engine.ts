@@ -20,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { full, randint, randn } from '../src/engine/creation.ts';
 import { tidy } from '../src/engine/memory.ts';
+import { blasThreadsDefaulted } from '../src/engine/native.ts';
 import { adaptiveAvgPool2d, maxPool2d } from '../src/engine/nn/functional.ts';
 import { crossEntropy, mseLoss } from '../src/engine/losses.ts';
 import { manualSeed, setNumThreads, getNumThreads, backendInfo } from '../src/engine/runtime.ts';
@@ -313,7 +314,10 @@ class PythonPeer {
 
   constructor(threads: number) {
     const script = fileURLToPath(new URL('./engine_peer.py', import.meta.url));
-    this.child = spawn('/usr/bin/python3', [script, '--serve', '--threads', String(threads)]);
+    // Python runs as a user runs it: with OpenBLAS's default threads, unless the user set them for both.
+    const env = { ...process.env };
+    if (blasThreadsDefaulted) delete env.OPENBLAS_NUM_THREADS;
+    this.child = spawn('/usr/bin/python3', [script, '--serve', '--threads', String(threads)], { env });
     this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[python] ${d}`));
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
@@ -372,6 +376,10 @@ async function main(): Promise<void> {
   const info = backendInfo();
   const backend = /ATen parallel backend: (.*)/.exec(info.parallel)?.[1] ?? 'unknown';
   console.log(`engine: libtorch ${info.torch} (${backend} backend), ${getNumThreads()} intra-op threads`);
+  const blas = process.env.OPENBLAS_NUM_THREADS ?? 'default';
+  console.log(
+    `OpenBLAS threads: engine ${blas}${blasThreadsDefaulted ? ' (engine default)' : ''}, python ${blasThreadsDefaulted ? 'default' : blas}`,
+  );
   const peer = a.python ? new PythonPeer(a.threads) : null;
   await peer?.ready();
   if (peer) console.log(`python: torch ${peer.info.torch}, ${peer.info.threads} intra-op threads`);

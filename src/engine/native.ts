@@ -305,12 +305,23 @@ export interface NativeAddon {
 
 const addonPath = fileURLToPath(new URL('../../build/Release/wish_native.node', import.meta.url));
 
+/** True when the engine chose OPENBLAS_NUM_THREADS=1 itself (the user had not set it). */
+export let blasThreadsDefaulted = false;
+
 function load(): NativeAddon {
   if (!existsSync(addonPath)) {
     throw new Error(
       `wish: the native addon is not built (${addonPath} is missing). Run \`npm run build:addon\` ` +
         '(needs libtorch: `sudo apt-get install libtorch-dev`, or WISH_TORCH_PYTHON / WISH_LIBTORCH, see docs/engine.md).',
     );
+  }
+  // OpenBLAS keeps its own thread pool beside libtorch's OpenMP one, and on few cores the two fight: a
+  // 6-layer transformer-decoder training step took 0.91 s with both at 2 threads and 0.33 s with OpenBLAS
+  // at 1 (2 cores). libtorch parallelises around its BLAS calls, so BLAS runs single-threaded unless the
+  // user set OPENBLAS_NUM_THREADS. It must be set before the addon pulls libopenblas in.
+  if (process.env.OPENBLAS_NUM_THREADS === undefined) {
+    blasThreadsDefaulted = true;
+    process.env.OPENBLAS_NUM_THREADS = '1';
   }
   const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
   // Intra-op threads: every core (libtorch's default is half of them; DESIGN.md section 2 measured a
