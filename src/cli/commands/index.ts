@@ -10,6 +10,7 @@ import { register as registerTrain } from './train.ts';
 import { register as registerPredict } from './predict.ts';
 import { register as registerTeach } from './teach.ts';
 import { register as registerPrepare } from './prepare.ts';
+import { addExamples } from '../examples.ts';
 
 export function registerAll(program: Command): void {
   registerBudget(program);
@@ -22,4 +23,5 @@ export function registerAll(program: Command): void {
   registerPredict(program);
   registerTeach(program);
   registerPrepare(program);
+  addExamples(program);
 }

@@ -1,0 +1,35 @@
+// One example per command, shown at the end of its --help. Kept in one table so every command has one
+// (test/cli/help.test.ts checks that). `prepare` and `teach` define theirs where they are declared.
+import type { Command } from 'commander';
+
+export const EXAMPLES: Record<string, string> = {
+  synth: 'wish synth --out data/synth --images 500 --size 128 --seed 0',
+  weaken:
+    'wish weaken --in data/synth/annotations.json --out data/synth/weak.json \\\n' +
+    '    --budget 3000 --costs 1,6,12 --mix tag=0.5,box=0.5 --seed 0',
+  'budget plan': 'wish budget plan --budget 10582 --costs 1,6,12 --pair tag-box --steps 5',
+  'convert voc':
+    'wish convert voc --voc VOCdevkit --sbd benchmark_RELEASE --split train_aug --out data/voc/train_aug.json',
+  'convert coco':
+    'wish convert coco --annotations annotations/instances_val2017.json --images val2017 --out data/coco/val.json',
+  eval: 'wish eval --gt data/val.json --results runs/cpu-small/results.json --iou-type segm --json',
+  'sam predict':
+    'wish sam predict --checkpoint sam_vit_b_01ec64.pth --image photo.jpg --points "120,88,1" --multimask --out out/sam',
+  'sam embed': 'wish sam embed --checkpoint sam_vit_b_01ec64.pth --images data/images --out data/embeddings',
+  train:
+    'wish train --config configs/cpu-small.json --out runs/cpu-small\n  wish train --config configs/cpu-small.json --out runs/cpu-small --resume',
+  predict:
+    'wish predict --checkpoint runs/cpu-small/checkpoint.safetensors --images data/test --out out/predict',
+};
+
+/** Adds the table's example to every command that has none yet ('budget plan' = subcommand path). */
+export function addExamples(program: Command, prefix = ''): void {
+  for (const cmd of program.commands) {
+    const path = prefix ? `${prefix} ${cmd.name()}` : cmd.name();
+    const example = EXAMPLES[path];
+    if (example) {
+      cmd.addHelpText('after', `\nExample:\n  ${example}`);
+    }
+    addExamples(cmd, path);
+  }
+}
