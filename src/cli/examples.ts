@@ -1,5 +1,5 @@
 // One example per command, shown at the end of its --help. Kept in one table so every command has one
-// (test/cli/help.test.ts checks that). `prepare` and `teach` define theirs where they are declared.
+// (test/cli/help.test.ts checks that).
 import type { Command } from 'commander';
 
 export const EXAMPLES: Record<string, string> = {
@@ -18,11 +18,19 @@ export const EXAMPLES: Record<string, string> = {
   'sam embed': 'wish sam embed --checkpoint sam_vit_b_01ec64.pth --images data/images --out data/embeddings',
   train:
     'wish train --config configs/cpu-small.json --out runs/cpu-small\n  wish train --config configs/cpu-small.json --out runs/cpu-small --resume',
+  prepare:
+    'wish prepare --data data/weak.json --images data --sam models/teacher/teacher.safetensors \\\n' +
+    '    --sam-config models/teacher/teacher.json --out data/prepared',
+  'teach train':
+    'wish teach train --out runs/teacher --steps 1000 --threads 1\n' +
+    '  wish teach train --out runs/teacher --steps 1000 --threads 1 --resume',
+  'teach eval':
+    'wish teach eval --checkpoint models/teacher/teacher.safetensors --config models/teacher/teacher.json',
   predict:
     'wish predict --checkpoint runs/cpu-small/checkpoint.safetensors --images data/test --out out/predict',
 };
 
-/** Adds the table's example to every command that has none yet ('budget plan' = subcommand path). */
+/** Adds the table's example to every command in it (keys are command paths, e.g. 'budget plan'). */
 export function addExamples(program: Command, prefix = ''): void {
   for (const cmd of program.commands) {
     const path = prefix ? `${prefix} ${cmd.name()}` : cmd.name();

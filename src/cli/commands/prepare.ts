@@ -39,11 +39,6 @@ export function register(program: Command): void {
       return n;
     })
     .option('--no-progress', 'no progress bar')
-    .addHelpText(
-      'after',
-      '\nExample:\n  wish prepare --data data/weak.json --images data --sam models/teacher/teacher.safetensors \\\n' +
-        '    --sam-config models/teacher/teacher.json --out data/prepared',
-    )
     .action(
       async (o: {
         data: string;

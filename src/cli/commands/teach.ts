@@ -89,10 +89,6 @@ export function register(program: Command): void {
     .option('--threads <n>', 'intra-op threads (1 is fastest on a busy machine)', num('--threads', true))
     .option('--init <weights>', 'start from these SAM weights (an earlier teacher) instead of a random init')
     .option('--no-progress', 'no progress bar')
-    .addHelpText(
-      'after',
-      '\nExample:\n  wish teach train --out runs/teacher --steps 1000 --threads 1\n  wish teach train --out runs/teacher --steps 1000 --threads 1 --resume',
-    )
     .action(async (f: TrainFlags) => {
       if (f.loss !== 'bce' && f.loss !== 'focal')
         throw new Error(`--loss must be bce or focal, got "${f.loss}"`);
@@ -132,10 +128,6 @@ export function register(program: Command): void {
     .option('--sizes <list>', 'scene sides', intList('--sizes'), [128, 96])
     .option('--json', 'print the result as one JSON line')
     .option('--threads <n>', 'intra-op threads (1 is fastest on a busy machine)', num('--threads', true))
-    .addHelpText(
-      'after',
-      '\nExample:\n  wish teach eval --checkpoint models/teacher/teacher.safetensors --config models/teacher/teacher.json',
-    )
     .action(
       async (f: {
         checkpoint: string;
