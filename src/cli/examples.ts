@@ -8,6 +8,10 @@ export const EXAMPLES: Record<string, string> = {
     'wish weaken --in data/synth/annotations.json --out data/synth/weak.json \\\n' +
     '    --budget 3000 --costs 1,6,12 --mix tag=0.5,box=0.5 --seed 0',
   'budget plan': 'wish budget plan --budget 10582 --costs 1,6,12 --pair tag-box --steps 5',
+  'budget run':
+    'wish budget run --data data/synth/annotations.json --val-data data/synth-val/annotations.json \\\n' +
+    '    --config configs/cpu-small.json --sam models/teacher/teacher.safetensors \\\n' +
+    '    --sam-config models/teacher/teacher.json --budget 300 --pairs tag-box --steps 3 --out runs/budget',
   'convert voc':
     'wish convert voc --voc VOCdevkit --sbd benchmark_RELEASE --split train_aug --out data/voc/train_aug.json',
   'convert coco':

@@ -1,6 +1,7 @@
 // One line per subcommand; each module exports `register(program)`.
 import type { Command } from 'commander';
 import { register as registerBudget } from './budget.ts';
+import { register as registerBudgetRun } from './budget-run.ts';
 import { register as registerWeaken } from './weaken.ts';
 import { register as registerConvert } from './convert.ts';
 import { register as registerSynth } from './synth.ts';
@@ -14,6 +15,7 @@ import { addExamples } from '../examples.ts';
 
 export function registerAll(program: Command): void {
   registerBudget(program);
+  registerBudgetRun(program);
   registerWeaken(program);
   registerConvert(program);
   registerSynth(program);
