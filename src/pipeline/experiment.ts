@@ -260,7 +260,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     teacher: teacherName,
     promptDim: config.model.promptDim,
     labels: { point: prep.labels.point, box: prep.labels.box, tagImages: prep.embeddedImages },
-    val: { images: valSet.gt.images.length, detections },
+    val: { images: valSet.gt.images.length, ...(detections === undefined ? {} : { detections }) },
   };
   await writeJsonAtomic(resultFile, { format: RESULT_FORMAT, inputs, ...result } satisfies ResultFile);
   log(
