@@ -30,6 +30,7 @@ export const EXAMPLES: Record<string, string> = {
     '  wish teach train --out runs/teacher --steps 1000 --threads 1 --resume',
   'teach eval':
     'wish teach eval --checkpoint models/teacher/teacher.safetensors --config models/teacher/teacher.json',
+  demo: 'wish demo --out runs/demo --seed 0 --json',
   predict:
     'wish predict --checkpoint runs/cpu-small/checkpoint.safetensors --images data/test --out out/predict',
 };

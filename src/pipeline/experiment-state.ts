@@ -26,10 +26,9 @@ export interface ExperimentInputs {
   runConfig: Record<string, unknown>;
 }
 
-export interface ExperimentState {
+export interface ExperimentState extends TimedState<Stage> {
   format: typeof STATE_FORMAT;
   inputsHash: string;
-  seconds: Record<Stage, number>;
 }
 
 /** The run config's training-relevant part: model, schedule, losses; not data paths or threads. */
@@ -87,32 +86,32 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+/** A state file that keeps seconds per stage. */
+export interface TimedState<S extends string> {
+  seconds: Record<S, number>;
+}
+
 /**
  * Seconds per stage across calls: `begin(stage)` starts this call's clock for a stage, `end()` adds it to
- * the stored total. While a stage runs, a timer saves the running total every `saveEverySeconds`.
- * Saves are chained so an older snapshot never lands after a newer one.
+ * the stored total. While a stage runs, a timer saves the running total every `saveEverySeconds`, so an
+ * interrupted call loses at most that much. Saves are chained so an older snapshot never lands last.
  */
-export class StageClock {
-  private current: { stage: Stage; t0: number } | null = null;
+export class StageClock<S extends string, T extends TimedState<S> = TimedState<S>> {
+  private current: { stage: S; t0: number } | null = null;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly file: string,
-    private readonly state: ExperimentState,
+    private readonly state: T,
     private readonly saveEverySeconds = 10,
   ) {}
 
   /** Stored seconds plus the running stage's time so far. */
-  snapshot(): ExperimentState {
+  snapshot(): T {
     const seconds = { ...this.state.seconds };
     if (this.current) seconds[this.current.stage] += (performance.now() - this.current.t0) / 1000;
     return { ...this.state, seconds };
-  }
-
-  total(): number {
-    const s = this.snapshot().seconds;
-    return STAGES.reduce((sum, k) => sum + s[k], 0);
   }
 
   save(): Promise<void> {
@@ -121,7 +120,8 @@ export class StageClock {
     return this.chain;
   }
 
-  begin(stage: Stage): void {
+  begin(stage: S): void {
+    if (this.current) throw new Error(`StageClock: stage ${this.current.stage} is still running`);
     this.current = { stage, t0: performance.now() };
     this.timer = setInterval(() => void this.save().catch(() => {}), this.saveEverySeconds * 1000);
     this.timer.unref();
@@ -135,9 +135,13 @@ export class StageClock {
     await this.save();
   }
 
-  /** Stops the timer without committing (on errors: the last periodic save stays). */
-  abandon(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  /** Times `fn` as `stage` (committed also when it throws: the time was spent). */
+  async time<R>(stage: S, fn: () => Promise<R>): Promise<R> {
+    this.begin(stage);
+    try {
+      return await fn();
+    } finally {
+      await this.end();
+    }
   }
 }

@@ -31,6 +31,7 @@ import {
   writeJsonAtomic,
   type ExperimentInputs,
   type ExperimentState,
+  type Stage,
 } from './experiment-state.ts';
 import {
   checkpointIteration,
@@ -148,7 +149,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     if (!o.force)
       throw new Error(
         `${outDir}: holds an experiment with other inputs (weak labels, teacher, run config or val set differ; ` +
-          `see ${STATE_FILE}); use another output folder, or force to start this one over`,
+          `see ${STATE_FILE}); use another output folder, or --force (option force) to start this one over`,
       );
     log(`experiment ${outDir}: other inputs than before; starting over (force)`);
     await Promise.all(
@@ -159,15 +160,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     previous && !foreign
       ? previous
       : { format: STATE_FORMAT, inputsHash: inputs.hash, seconds: { prepare: 0, train: 0, eval: 0 } };
-  const clock = new StageClock(stateFile, state);
+  const clock = new StageClock<Stage, ExperimentState>(stateFile, state);
   await clock.save();
 
   // 1. prepare (resumable; skips what an earlier call finished).
   log(`prepare: ${inputs.weak.path} with teacher ${checkpoint} -> ${preparedDir}`);
-  clock.begin('prepare');
-  let prep: PrepareSummary;
-  try {
-    prep = await runPrepare({
+  const prep: PrepareSummary = await clock.time('prepare', () =>
+    runPrepare({
       data: inputs.weak.path,
       images: inputs.images,
       sam: checkpoint,
@@ -176,10 +175,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       threads: o.threads,
       progress: o.progress ?? true,
       force: o.force,
-    });
-  } finally {
-    await clock.end();
-  }
+    }),
+  );
   if (prep.failures.length > 0)
     throw new Error(
       `${preparedDir}: ${prep.failures.length} image(s) failed in prepare (first: ${prep.failures[0].image}: ` +
@@ -236,14 +233,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   let detections: number | undefined;
   if (stats === null) {
     log(`eval: ${ckptFile} on ${valSet.gt.images.length} val images`);
-    clock.begin('eval');
-    try {
-      const r = await evaluateCheckpoint(ckptFile, valSet);
-      stats = r.stats;
-      detections = r.detections;
-    } finally {
-      await clock.end();
-    }
+    const r = await clock.time('eval', () => evaluateCheckpoint(ckptFile, valSet));
+    stats = r.stats;
+    detections = r.detections;
   }
 
   const seconds = clock.snapshot().seconds;

@@ -11,6 +11,7 @@ import { register as registerTrain } from './train.ts';
 import { register as registerPredict } from './predict.ts';
 import { register as registerTeach } from './teach.ts';
 import { register as registerPrepare } from './prepare.ts';
+import { register as registerDemo } from './demo.ts';
 import { addExamples } from '../examples.ts';
 
 export function registerAll(program: Command): void {
@@ -25,5 +26,6 @@ export function registerAll(program: Command): void {
   registerPredict(program);
   registerTeach(program);
   registerPrepare(program);
+  registerDemo(program);
   addExamples(program);
 }
