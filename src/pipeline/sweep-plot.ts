@@ -16,6 +16,11 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+function defaultTitle(t: SweepTable): string {
+  const c = t.costs;
+  return `mask AP at a fixed budget of ${t.budget.toLocaleString('en-US')} (tag:point:box = ${c.tag}:${c.point}:${c.box})`;
+}
+
 /** A "nice" upper bound for the AP axis (in percent): 1, 2, 2.5 or 5 times a power of ten. */
 export function niceMax(v: number): number {
   if (!(v > 0)) return 1;
@@ -24,7 +29,7 @@ export function niceMax(v: number): number {
   return 10 * p;
 }
 
-export function sweepPlotSvg(t: SweepTable, title = 'mask AP under a fixed annotation budget'): string {
+export function sweepPlotSvg(t: SweepTable, title = defaultTitle(t)): string {
   const W = 760;
   const H = 480;
   const [x0, y0, w, h] = [80, 50, 480, 340];

@@ -9,7 +9,10 @@ import { z } from 'zod';
 export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_VERSION = 1;
 
-/** Everything that decides a point's result. Files by sha256, so a moved but equal file still matches. */
+/**
+ * Everything that decides a point's result. Files are compared by sha256 only (their paths are kept for
+ * the record), so a moved but equal file still matches; image folders by path.
+ */
 export interface SweepInputs {
   budget: number;
   costs: { tag: number; point: number; box: number };
@@ -17,12 +20,12 @@ export interface SweepInputs {
   grain: number | null;
   endpoints: 'round' | 'floor';
   seed: number;
-  data: { file: string; sha256: string };
+  data: { path: string; sha256: string };
   images: string;
-  val: { annotations: string; sha256: string; images: string; limit: number };
+  val: { path: string; sha256: string; images: string; limit: number };
   /** sha256 of the run config as parsed, without its data section (the sweep supplies the data). */
-  config: { file: string; sha256: string };
-  sam: { checkpoint: string; sha256: string; config: string | null; configSha256: string | null };
+  config: { path: string; sha256: string };
+  sam: { path: string; sha256: string; configPath: string | null; configSha256: string | null };
 }
 
 export type PointStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -123,11 +126,17 @@ export function diffInputs(was: SweepInputs, now: SweepInputs): string[] {
   const out: string[] = [];
   const keys = new Set([...Object.keys(was), ...Object.keys(now)]) as Set<keyof SweepInputs>;
   for (const k of keys) {
-    const a = JSON.stringify(was[k]);
-    const b = JSON.stringify(now[k]);
+    const a = JSON.stringify(withoutPaths(was[k]));
+    const b = JSON.stringify(withoutPaths(now[k]));
     if (a !== b) out.push(`${k}: ${short(a)} -> ${short(b)}`);
   }
   return out;
+}
+
+/** A file's path is a record, not an input: its content hash is. */
+function withoutPaths(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'path' && k !== 'configPath'));
 }
 
 function short(s: string | undefined): string {

@@ -127,19 +127,19 @@ async function sweepInputs(o: SweepOptions, images: string): Promise<SweepInputs
     grain: o.grain ?? null,
     endpoints: o.endpoints ?? 'round',
     seed: o.seed,
-    data: { file: path.resolve(o.data), sha256: await sha256File(o.data, '--data') },
+    data: { path: path.resolve(o.data), sha256: await sha256File(o.data, '--data') },
     images,
     val: {
-      annotations: path.resolve(o.val.annotations),
+      path: path.resolve(o.val.annotations),
       sha256: await sha256File(o.val.annotations, '--val-data'),
       images: path.resolve(o.val.images),
       limit: o.runConfig.data.valLimit,
     },
-    config: { file: path.resolve(o.configFile), sha256: sha256Text(JSON.stringify(trainingKey)) },
+    config: { path: path.resolve(o.configFile), sha256: sha256Text(JSON.stringify(trainingKey)) },
     sam: {
-      checkpoint: path.resolve(o.sam.checkpoint),
+      path: path.resolve(o.sam.checkpoint),
       sha256: await sha256File(o.sam.checkpoint, '--sam'),
-      config: o.sam.config ? path.resolve(o.sam.config) : null,
+      configPath: o.sam.config ? path.resolve(o.sam.config) : null,
       configSha256: o.sam.config ? await sha256File(o.sam.config, '--sam-config') : null,
     },
   };
@@ -254,10 +254,10 @@ export async function runSweep(o: SweepOptions, runExperiment: ExperimentRunner)
   const save = (): Promise<void> => writeSweepState(file, state);
   await save();
   const caption = [
-    `data ${inputs.data.file}, weaken seed ${o.seed}; val ${inputs.val.annotations}` +
+    `data ${inputs.data.path}, weaken seed ${o.seed}; val ${inputs.val.path}` +
       (inputs.val.limit > 0 ? ` (first ${inputs.val.limit} images)` : ''),
-    `config ${inputs.config.file}: ${o.runConfig.iterations} iterations per point, batch ${o.runConfig.batchSize}, ` +
-      `training seed ${o.runConfig.seed}; teacher ${inputs.sam.checkpoint}`,
+    `config ${inputs.config.path}: ${o.runConfig.iterations} iterations per point, batch ${o.runConfig.batchSize}, ` +
+      `training seed ${o.runConfig.seed}; teacher ${inputs.sam.path}`,
     'AP: COCO mask AP (segm) in percent on val; the best AP of each pair in bold.',
   ];
   await writeOutputs(o, state, caption);
@@ -279,7 +279,11 @@ export async function runSweep(o: SweepOptions, runExperiment: ExperimentRunner)
     const left = plan.points.filter((q) => state.points[q.name].status !== 'done').length;
     const eta = doneSecs.length ? (doneSecs.reduce((s, v) => s + v, 0) / doneSecs.length) * left : NaN;
     const resumed =
-      rec.status === 'running' || rec.status === 'failed' ? ` (resuming a ${rec.status} run)` : '';
+      rec.status === 'running'
+        ? ' (resuming an interrupted run)'
+        : rec.status === 'failed'
+          ? ' (retrying)'
+          : '';
     log(
       `budget run: point ${i + 1}/${total} ${p.name} (${mixText(p)}, cost ${p.cost})${resumed} | ` +
         `${total - left} done, ${left} left | ETA ${doneSecs.length ? formatDuration(eta) : '- (no point timed yet)'}`,

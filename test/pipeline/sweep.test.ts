@@ -264,15 +264,23 @@ describe('runSweep', () => {
     assert.deepEqual((await readdir(path.join(fx.dir, 'changed', POINTS_DIR))).sort(), fresh.names().sort());
   });
 
-  test('a changed data file is refused (by content, not by name)', async () => {
+  test('a changed data file is refused; an equal one under another name is not (by content)', async () => {
     const copy = path.join(path.dirname(fx.data), 'copy.json');
     const coco = JSON.parse(await readFile(fx.data, 'utf8'));
     await writeFile(copy, JSON.stringify(coco));
     await runSweep(options('data', { data: copy }), new FakeRunner().run);
     coco.annotations.pop();
     await writeFile(copy, JSON.stringify(coco));
-    await assert.rejects(runSweep(options('data', { data: copy }), new FakeRunner().run), /data: \{"file"/);
+    await assert.rejects(runSweep(options('data', { data: copy }), new FakeRunner().run), /data: \{"sha256"/);
+    // The original content under another name (same --images folder) is the same sweep.
+    const moved = path.join(path.dirname(fx.data), 'moved.json');
+    await writeFile(moved, await readFile(fx.data));
+    await runSweep(options('moved', { data: fx.data }), new FakeRunner().run);
+    const same = new FakeRunner();
+    await runSweep(options('moved', { data: moved }), same.run);
+    assert.equal(same.calls.length, 0);
     await rm(copy);
+    await rm(moved);
   });
 
   test('asking for another pair later trains only its new mixes (the shared endpoint is reused)', async () => {

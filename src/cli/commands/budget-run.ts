@@ -1,11 +1,11 @@
 // `wish budget run`: train one experiment per label mix of a fixed-budget sweep (paper Table 3) and write
 // DIR/table.md, DIR/table.json, DIR/plot.png; resumable through DIR/sweep.json (src/pipeline/sweep.ts).
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseCosts, parsePair } from '../../data/weak/budget.ts';
 import { runExperiment } from '../../pipeline/experiment.ts';
 import { runSweep } from '../../pipeline/sweep.ts';
-import { sweepTableMarkdown } from '../../pipeline/sweep-table.ts';
 import { loadRunConfig } from '../../train/config.ts';
 import { budgetGroup } from './budget.ts';
 
@@ -132,7 +132,7 @@ export function register(program: Command): Command {
         },
         runExperiment,
       );
-      console.log(sweepTableMarkdown(r.table));
+      console.log(await readFile(r.files.markdown, 'utf8'));
       console.log(
         `budget run: ${r.plan.points.length} points (${r.ran.length} trained now, ${r.skipped.length} done earlier)`,
       );
