@@ -44,6 +44,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Stop (after checkpointing) once this run has done this many iterations: for interruption tests. */
   stopAfter?: number;
+  /** Aborting it (e.g. on Ctrl-C) ends the run after the current iteration, with a checkpoint to resume. */
+  signal?: AbortSignal;
   progress?: boolean;
   /** Overrides config.data.val (tests). */
   val?: ValSet | null;
@@ -54,12 +56,14 @@ export interface TrainResult {
   /** Total loss per iteration run in this call. */
   losses: number[];
   lastIteration: number;
+  /** True when `signal` stopped the run before config.iterations. */
+  interrupted: boolean;
   evals: { iteration: number; ap: number; ap50: number }[];
   times: ReturnType<typeof summarizeTimes>;
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  const c = o.config;
+  const c = withTeacherPromptDim(o.config, o.prepared);
   await mkdir(o.outDir, { recursive: true });
   if (c.threads > 0) torch.setNumThreads(c.threads);
   torch.manualSeed(c.seed);
@@ -124,12 +128,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new Error(`${o.prepared.dir}: the data has tag images but no SAM teacher was given`);
   }
   const samImgSize = o.prepared.manifest.teacher.config.imgSize;
-  const samDim = o.prepared.manifest.teacher.config.promptEmbedDim;
-  if (samDim !== c.model.promptDim) {
-    throw new Error(
-      `model.promptDim is ${c.model.promptDim} but the teacher's prompt embeddings are ${samDim} wide (${o.prepared.manifest.teacher.checkpoint}); set model.promptDim to ${samDim}`,
-    );
-  }
   const val =
     o.val !== undefined
       ? o.val
@@ -260,7 +258,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (c.checkpointEvery > 0 && (it + 1) % c.checkpointEvery === 0) await saveCheckpoint(it + 1);
     if (c.evalEvery > 0 && (it + 1) % c.evalEvery === 0) await runEval(it + 1);
     await new Promise((r) => setImmediate(r)); // let the event loop breathe once per step
-    if (o.stopAfter !== undefined && done >= o.stopAfter) {
+    if ((o.stopAfter !== undefined && done >= o.stopAfter) || o.signal?.aborted) {
       it++;
       break;
     }
@@ -271,7 +269,28 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const times = summarizeTimes(timeRows);
   await appendJsonl(metricsFile, { kind: 'summary', iteration: it, ...times });
   await writeCurvesPng(path.join(o.outDir, CURVES_FILE), lossCurve, apCurve, c.iterations);
-  return { model, losses, lastIteration: it, evals, times };
+  return {
+    model,
+    losses,
+    lastIteration: it,
+    interrupted: it < c.iterations && !!o.signal?.aborted,
+    evals,
+    times,
+  };
+}
+
+/**
+ * The prompt head must emit latents as wide as the teacher's (256 for every released SAM, 64 for the shipped
+ * demo teacher). A shipped model config given by name adopts the teacher's width; an explicit model object
+ * must state it, so a mismatch there is an error.
+ */
+export function withTeacherPromptDim(c: RunConfig, prepared: PreparedDataset): RunConfig {
+  const samDim = prepared.manifest.teacher.config.promptEmbedDim;
+  if (samDim === c.model.promptDim) return c;
+  if (typeof c.modelSource === 'string') return { ...c, model: { ...c.model, promptDim: samDim } };
+  throw new Error(
+    `model.promptDim is ${c.model.promptDim} but the teacher's prompt embeddings are ${samDim} wide (${prepared.manifest.teacher.checkpoint}); set model.promptDim to ${samDim}`,
+  );
 }
 
 /** No instance targets (a tag image during the CAM-only warm-up). */

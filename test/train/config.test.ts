@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { PreparedDataset } from '../../src/method/prepare/types.ts';
+import { cpuSmall } from '../../src/model/configs.ts';
 import { loadRunConfig, parseRunConfig } from '../../src/train/config.ts';
+import { withTeacherPromptDim } from '../../src/train/trainer.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const base = { model: 'cpu-small', data: { prepared: 'p' }, batchSize: 8, iterations: 10 };
@@ -76,4 +79,16 @@ test('a config file that is not JSON names the file', async () => {
   const f = path.join(dir, 'broken.json');
   await writeFile(f, '{ "model": ');
   await assert.rejects(loadRunConfig(f), /broken\.json: not valid JSON/);
+});
+
+test("a named model adopts the teacher's prompt width; an explicit model object must match it", () => {
+  const prepared = {
+    manifest: { teacher: { checkpoint: 'teacher.safetensors', config: { promptEmbedDim: 64 } } },
+  } as unknown as PreparedDataset;
+  const named = withTeacherPromptDim(parseRunConfig(base), prepared);
+  assert.equal(named.model.promptDim, 64);
+  const explicit = parseRunConfig({ ...base, model: { ...cpuSmall, promptDim: 256 } });
+  assert.throws(() => withTeacherPromptDim(explicit, prepared), /promptDim is 256[\s\S]*64 wide/);
+  const same = parseRunConfig({ ...base, model: { ...cpuSmall, promptDim: 64 } });
+  assert.equal(withTeacherPromptDim(same, prepared), same);
 });

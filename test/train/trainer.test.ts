@@ -25,7 +25,7 @@ before(async () => {
 const run = (
   outName: string,
   over: Record<string, unknown> = {},
-  extra: { resume?: boolean; stopAfter?: number } = {},
+  extra: { resume?: boolean; stopAfter?: number; signal?: AbortSignal } = {},
 ) =>
   train({
     config: tinyConfig(over),
@@ -61,6 +61,23 @@ test('resume continues with identical losses (6 steps = 3 + stop + resume 3)', a
   const b = second.model.stateDict();
   for (const [k, t] of Object.entries(a))
     assert.ok(sameValues(t, b[k]), `parameter ${k} differs after resume`);
+});
+
+test('an abort signal (Ctrl-C) ends the run after the current iteration with a checkpoint to resume', async () => {
+  const ctrl = new AbortController();
+  ctrl.abort();
+  const first = await run('abort', { iterations: 4 }, { signal: ctrl.signal });
+  assert.equal(first.lastIteration, 1);
+  assert.equal(first.interrupted, true);
+  const names = await readdir(path.join(set.dir, 'abort'));
+  assert.ok(names.includes(CHECKPOINT_FILE));
+  assert.deepEqual(
+    names.filter((n) => n.includes('.tmp')),
+    [],
+  );
+  const second = await run('abort', { iterations: 4 }, { resume: true });
+  assert.equal(second.lastIteration, 4);
+  assert.equal(second.interrupted, false);
 });
 
 test('a few steps on a fixed small set reduce the loss', async () => {

@@ -5,6 +5,7 @@ import { loadRunConfig } from '../../train/config.ts';
 import { setupRunData } from '../../train/setup.ts';
 import { CHECKPOINT_FILE, CURVES_FILE, hasCheckpoint, METRICS_FILE, train } from '../../train/trainer.ts';
 import { TIME_KEYS } from '../../train/metrics.ts';
+import { withInterrupt } from '../interrupt.ts';
 
 interface TrainCliOptions {
   config: string;
@@ -20,7 +21,14 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   }
   const data = await setupRunData(config);
   console.error(`teacher: ${data.teacherName}`);
-  const r = await train({ config, outDir, ...data, resume: opts.resume });
+  const { value: r } = await withInterrupt('wish train', (signal) =>
+    train({ config, outDir, ...data, resume: opts.resume, signal }),
+  );
+  if (r.interrupted) {
+    console.error(
+      `interrupted at iteration ${r.lastIteration}/${config.iterations}; checkpoint saved. Continue with: wish train --config ${opts.config} --out ${outDir} --resume`,
+    );
+  }
   const t = r.times;
   console.log(
     `iterations: ${r.lastIteration}/${config.iterations}, final loss ${r.losses.at(-1)?.toFixed(4) ?? '-'}`,
