@@ -107,7 +107,7 @@ export const LAYOUT = [
 ];
 
 /** Temp files and folders of the writers used here (writeFileAtomic, trainer, synth, COCO and safetensors writers). */
-const TEMP_NAME = /\.tmp-\d+|^\..+\.\d+\.[0-9a-z]+\.tmp$/;
+const TEMP_NAME = /\.(tmp|old)-\d+|^\..+\.\d+\.[0-9a-z]+\.tmp$/;
 
 /** Removes temp files left by an interrupted earlier call (never this process's own). */
 export async function removeStaleTemps(dir: string): Promise<number> {
