@@ -106,7 +106,15 @@ export function register(program: Command): Command {
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '')
-        .map((s) => parsePair(s));
+        .map((s) => {
+          try {
+            return parsePair(s);
+          } catch {
+            throw new Error(
+              `--pairs: "${s}" is not a pair; give kinds joined by "-", comma-separated (tag-box,tag-point,point-box)`,
+            );
+          }
+        });
       if (o.grain !== undefined && !(o.grain > 0)) throw new Error(`--grain must be a positive number`);
       const runConfig = await loadRunConfig(o.config);
       const out = path.resolve(o.out);
