@@ -3,11 +3,12 @@
 // from it; a sweep with other inputs is refused (a finished point's result would not be its result).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 
 export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_VERSION = 1;
+export const LOCK_FILE = 'sweep.lock';
 
 /**
  * Everything that decides a point's result. Files are compared by sha256 only (their paths are kept for
@@ -142,4 +143,40 @@ function withoutPaths(v: unknown): unknown {
 function short(s: string | undefined): string {
   if (s === undefined) return '(none)';
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes DIR/sweep.lock (holding this process's pid) so that two `budget run` calls never write one
+ * sweep at once; a lock left by a process that is gone is taken over. Returns the release function.
+ */
+export async function lockSweep(dir: string): Promise<() => Promise<void>> {
+  const file = `${dir}/${LOCK_FILE}`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const h = await open(file, 'wx');
+      await h.writeFile(String(process.pid));
+      await h.close();
+      return () => rm(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+        throw new Error(
+          `${dir}: another budget run (pid ${pid}) is working on this sweep; wait for it or stop it ` +
+            `(if no such run exists, remove ${file})`,
+        );
+      await rm(file, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new Error(`${file}: could not take the lock`);
 }

@@ -15,6 +15,7 @@ import { planSweep, type Pair, type SweepPlan, type SweepPoint } from './sweep-p
 import { writeSweepPlot } from './sweep-plot.ts';
 import {
   diffInputs,
+  lockSweep,
   readSweepState,
   sha256File,
   sha256Text,
@@ -250,6 +251,20 @@ export async function runSweep(o: SweepOptions, runExperiment: ExperimentRunner)
 
   const inputs = await sweepInputs(o, images);
   await mkdir(o.outDir, { recursive: true });
+  const unlock = await lockSweep(o.outDir);
+  try {
+    return await sweepLocked(o, runExperiment, { plan, coco, images, inputs, log });
+  } finally {
+    await unlock();
+  }
+}
+
+async function sweepLocked(
+  o: SweepOptions,
+  runExperiment: ExperimentRunner,
+  c: { plan: SweepPlan; coco: CocoDataset; images: string; inputs: SweepInputs; log: (l: string) => void },
+): Promise<SweepOutcome> {
+  const { plan, coco, images, inputs, log } = c;
   const { file, state } = await openState(o, inputs, plan, log);
   const save = (): Promise<void> => writeSweepState(file, state);
   await save();
@@ -274,8 +289,8 @@ export async function runSweep(o: SweepOptions, runExperiment: ExperimentRunner)
     }
     const doneSecs = plan.points
       .map((q) => state.points[q.name])
-      .filter((r) => r.status === 'done' && r.seconds !== undefined)
-      .map((r) => r.seconds!);
+      .map((r) => (r.status === 'done' ? (r.result?.seconds ?? r.seconds) : undefined))
+      .filter((s) => s !== undefined);
     const left = plan.points.filter((q) => state.points[q.name].status !== 'done').length;
     const eta = doneSecs.length ? (doneSecs.reduce((s, v) => s + v, 0) / doneSecs.length) * left : NaN;
     const resumed =
@@ -308,11 +323,11 @@ export async function runSweep(o: SweepOptions, runExperiment: ExperimentRunner)
     }
     ran.push(p.name);
     await save();
-    const partial = await writeOutputs(o, state, caption);
+    await writeOutputs(o, state, caption);
     const ap = rec.result?.stats.AP;
     log(
       `budget run: point ${p.name} done in ${formatDuration(rec.seconds!)}: mask AP ${ap === undefined ? '-' : (100 * ap).toFixed(2)}` +
-        ` (table so far: ${path.join(o.outDir, TABLE_MD)}, ${partial.pairs.length} pair(s))`,
+        ` (table so far: ${path.join(o.outDir, TABLE_MD)})`,
     );
   }
   const table = await writeOutputs(o, state, caption);

@@ -12,7 +12,7 @@ import { ANNOTATIONS_FILE, writeSynthDataset } from '../../src/data/synth/index.
 import { planPair, type Costs } from '../../src/data/weak/budget.ts';
 import type { WeakDataset } from '../../src/data/weak/types.ts';
 import { planSweep, pointName, type Pair } from '../../src/pipeline/sweep-plan.ts';
-import { SWEEP_FILE, type SweepState } from '../../src/pipeline/sweep-state.ts';
+import { LOCK_FILE, SWEEP_FILE, type SweepState } from '../../src/pipeline/sweep-state.ts';
 import {
   PLOT_PNG,
   POINTS_DIR,
@@ -319,5 +319,19 @@ describe('runSweep', () => {
     await writeFile(path.join(fx.dir, 'orphan', SWEEP_FILE), '{"version": 1');
     await assert.rejects(runSweep(options('orphan'), new FakeRunner().run), /sweep\.json: not valid JSON/);
     assert.equal(PLOT_PNG, 'plot.png');
+  });
+
+  test('a sweep another live run holds is refused; a stale lock is taken over and released', async () => {
+    const out = path.join(fx.dir, 'locked');
+    await runSweep(options('locked'), new FakeRunner().run);
+    // The parent process is alive: stands for a second `budget run` on the same folder.
+    await writeFile(path.join(out, LOCK_FILE), String(process.ppid));
+    await assert.rejects(
+      runSweep(options('locked'), new FakeRunner().run),
+      new RegExp(`another budget run \\(pid ${process.ppid}\\) is working on this sweep`),
+    );
+    await writeFile(path.join(out, LOCK_FILE), '999999999'); // no such process
+    await runSweep(options('locked'), new FakeRunner().run);
+    await assert.rejects(stat(path.join(out, LOCK_FILE)), /ENOENT/);
   });
 });
