@@ -4,16 +4,10 @@ import * as torch from '../engine/index.ts';
 import type { Generator, Tensor } from '../engine/index.ts';
 import type { WishLossConfig } from './config.ts';
 import { diceLoss, sigmoidCeLoss } from './mask-loss.ts';
-import {
-  matchLayer,
-  prepareTargets,
-  readMatchTargets,
-  type ImageMatch,
-  type MatchTargetRead,
-  type PreparedTargets,
-} from './matcher.ts';
-import { pointSample, uncertainPointCoordsWithRandomness, uniformPoints } from './point-sample.ts';
+import { matchLayers, prepareTargets, type ImageMatch, type PreparedTargets } from './matcher.ts';
+import { pointSample, uncertainPointCoordsWithRandomness } from './point-sample.ts';
 import { promptKl } from './prompt-kl.ts';
+import { stackLayers, type StackedLayers } from './stacked-layers.ts';
 import type { ImageTargets, LayerPrediction, WishPredictions } from './types.ts';
 
 /** Unweighted Eq. 15 terms of one decoder layer (0-d tensors with gradients). */
@@ -68,7 +62,8 @@ interface Row {
  * Eq. 15 for several decoder layers at once (deep supervision), each with its own matches. The values
  * are those of setLoss per layer; the work is shared: one importance sampling over every matched mask
  * of every layer, one mask-target read per image, one prompt KL per label kind. Rows go image by image,
- * then layer, then match (this fixes which random points each pair gets).
+ * then layer, then match (this fixes which random points each pair gets). `stacked`: the layers
+ * concatenated (stackLayers), when the caller has them.
  */
 export function setLossLayers(
   layers: LayerPrediction[],
@@ -78,6 +73,7 @@ export function setLossLayers(
   numMasks: number,
   generator?: Generator,
   prepared?: PreparedTargets,
+  stacked?: StackedLayers,
 ): SetLossTerms[] {
   const L = layers.length;
   if (matchesPerLayer.length !== L)
@@ -86,22 +82,32 @@ export function setLossLayers(
   const C = C1 - 1;
   return torch.tidy(() => {
     const device = layers[0].predLogits.device;
+    const stack = stacked ?? stackLayers(layers, targets);
+    // Class CE of every layer in one call: per-query terms (already class-weighted), summed per layer and
+    // divided by the layer's total weight, which is cross_entropy's weighted mean. Targets are C
+    // (no-object) unless matched.
     const weight = torch.ones([C1], { device });
     weight.indexPut_([C], config.noObjectWeight);
-    // Class targets per layer: C (no-object) unless matched.
-    const ces = layers.map((pred, l) => {
-      const cls = new BigInt64Array(B * Q).fill(BigInt(C));
-      matchesPerLayer[l].forEach((m, b) =>
-        m.queries.forEach((q, i) => (cls[b * Q + q] = BigInt(targets[b].classes[m.targets[i]]))),
-      );
-      return torch.crossEntropy(
-        pred.predLogits.reshape(B * Q, C1).float(),
-        torch.fromTypedArray(cls, [B * Q], { device }),
-        {
-          weight,
-        },
-      );
-    });
+    const cls = new BigInt64Array(L * B * Q).fill(BigInt(C));
+    const weightSum = new Float32Array(L).fill(B * Q * config.noObjectWeight);
+    matchesPerLayer.forEach((layer, l) =>
+      layer.forEach((m, b) =>
+        m.queries.forEach((q, i) => {
+          cls[(l * B + b) * Q + q] = BigInt(targets[b].classes[m.targets[i]]);
+          weightSum[l] += 1 - config.noObjectWeight;
+        }),
+      ),
+    );
+    const ces = torch
+      .crossEntropy(
+        stack.logits.reshape(L * B * Q, C1).float(),
+        torch.fromTypedArray(cls, [L * B * Q], { device }),
+        { weight, reduction: 'none' },
+      )
+      .reshape(L, B * Q)
+      .sum(1)
+      .div(torch.fromTypedArray(weightSum, [L], { device }))
+      .unbind(0);
 
     const rows: Row[] = [];
     for (let b = 0; b < B; b++) {
@@ -128,13 +134,7 @@ export function setLossLayers(
       torch.indexAdd(torch.zeros([L], { device }), 0, rowLayer, perRow).unbind(0);
 
     // Mask loss on importance-sampled points of the matched predictions (Mask2Former's loss_masks).
-    const allMasks =
-      L === 1
-        ? layers[0].predMasks
-        : torch.cat(
-            layers.map((p) => p.predMasks),
-            0,
-          ); // [L*B, Q, h, w]
+    const allMasks = stack.masks; // [L*B, Q, h, w]
     const src = allMasks
       .flatten(0, 1)
       .indexSelect(0, longOf(rows.map((r) => (r.layer * B + r.image) * Q + r.query))); // [M, h, w]
@@ -196,12 +196,11 @@ export function setLossLayers(
       const mine = rows.filter((r) => targets[r.image].prompts?.kind === kind);
       if (mine.length === 0) continue;
       const predAll =
-        L === 1
-          ? layers[0].predPrompts[kind]
-          : torch.cat(
-              layers.map((p) => p.predPrompts[kind]),
-              0,
-            );
+        stack.prompts[kind] ??
+        torch.cat(
+          layers.map((p) => p.predPrompts[kind]),
+          0,
+        );
       const predZ = predAll
         .flatten(0, 1)
         .indexSelect(0, longOf(mine.map((r) => (r.layer * B + r.image) * Q + r.query)));
@@ -363,6 +362,9 @@ export interface WishLossResult {
   /** Every term, detached (0-d), for logging: loss_ce, loss_mask, loss_dice, loss_prompt (last layer),
    * the same with a _<layer> suffix for the earlier layers, loss_cam, loss_self. Weighted as in total. */
   terms: Record<string, Tensor>;
+  /** The same terms as one detached [n] tensor, in the order of termNames: one copy reads them all. */
+  termValues: Tensor;
+  termNames: string[];
   /** The last layer's matches (empty during the warm-up). */
   matches: ImageMatch[];
 }
@@ -382,12 +384,14 @@ export function wishLoss(
     throw new Error(`wishLoss: ${B} images in the batch but ${targets.length} target sets`);
   const phase = lossPhase(opts.iteration, config);
   return torch.tidy(() => {
-    const terms: Record<string, Tensor> = {};
+    // The terms (0-d) are weighted and summed as one vector: a few ops instead of a few per term.
+    const termNames: string[] = [];
     const parts: Tensor[] = [];
+    const weights: number[] = [];
     const add = (name: string, value: Tensor, w: number): void => {
-      const weighted = value.mul(w);
-      terms[name] = weighted.detach();
-      parts.push(weighted);
+      termNames.push(name);
+      parts.push(value);
+      weights.push(w);
     };
     let matches: ImageMatch[] = [];
     if (phase.seg) {
@@ -395,23 +399,19 @@ export function wishLoss(
       const layers: [string, LayerPrediction][] = [['', pred]];
       if (config.deepSupervision) (pred.aux ?? []).forEach((l, i) => layers.push([`_${i}`, l]));
       const prepared = prepareTargets(targets, pred.predLogits.device); // the target side, once for all layers
-      let shared: { coords: Tensor; read: MatchTargetRead } | undefined;
-      if (config.matcher.sharePointsAcrossLayers) {
-        const coords = uniformPoints(B, config.matcher.numPoints, opts.generator, pred.predMasks.device);
-        shared = { coords, read: readMatchTargets(targets, coords, prepared) };
-      }
-      const perLayerMatches = layers.map(([, layer]) =>
-        matchLayer(layer, targets, config.matcher, opts.generator, prepared, shared),
-      );
+      const preds = layers.map(([, layer]) => layer);
+      const stacked = stackLayers(preds, targets); // read by the matcher and the loss
+      const perLayerMatches = matchLayers(preds, targets, config.matcher, opts.generator, prepared, stacked);
       matches = perLayerMatches[0];
       const t = setLossLayers(
-        layers.map(([, layer]) => layer),
+        preds,
         targets,
         perLayerMatches,
         config,
         numMasks,
         opts.generator,
         prepared,
+        stacked,
       );
       layers.forEach(([suffix], l) => {
         add(`loss_ce${suffix}`, t[l].ce, config.classWeight);
@@ -428,7 +428,14 @@ export function wishLoss(
         config.selfWeight,
       );
     }
-    const total = parts.reduce((a, b) => a.add(b));
-    return { total, terms, matches };
+    const device = pred.predLogits.device;
+    const weighted = torch
+      .stack(parts.map((p) => p.float()))
+      .mul(torch.fromTypedArray(Float32Array.from(weights), [weights.length], { device })); // [n]
+    const total = weighted.sum();
+    const termValues = weighted.detach();
+    const values = termValues.unbind(0);
+    const terms = Object.fromEntries(termNames.map((name, i) => [name, values[i]]));
+    return { total, terms, termValues, termNames, matches };
   });
 }

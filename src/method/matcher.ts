@@ -17,6 +17,7 @@ import type { MatcherConfig } from './config.ts';
 import { BatchedFrameTargets } from './batch-targets.ts';
 import { linearSumAssignment } from './hungarian.ts';
 import { pointSample, uniformPoints } from './point-sample.ts';
+import { stackLayers, type StackedLayers } from './stacked-layers.ts';
 import type { ImageTargets, LayerPrediction, PromptKind } from './types.ts';
 
 /** One image's match. */
@@ -191,19 +192,42 @@ export function layerCosts(
   coords: Tensor,
   config: MatcherConfig,
   prepared?: PreparedTargets,
-  read?: MatchTargetRead,
 ): ImageCosts[] {
-  const [B, Q, C1] = pred.predLogits.shape;
+  return layersCosts([pred], targets, coords, config, prepared)[0];
+}
+
+/**
+ * Eq. 11-14 for every layer and image at once: costs[l][b]. coords [L*B, P, 2] holds each layer's points
+ * (layer by layer, as the layers draw them), or [B, P, 2] points shared by every layer. `stacked`: the
+ * layers concatenated (stackLayers), when the caller has them already. Each layer's values are
+ * those of matching it alone: the layers only share the tensor ops (one point sample, one target read,
+ * one batched matmul for all of them; at cpu-small sizes the per-op cost, not the arithmetic, dominates).
+ */
+export function layersCosts(
+  layers: LayerPrediction[],
+  targets: ImageTargets[],
+  coords: Tensor,
+  config: MatcherConfig,
+  prepared?: PreparedTargets,
+  stacked?: StackedLayers,
+): ImageCosts[][] {
+  const L = layers.length;
+  const [B, Q, C1] = layers[0].predLogits.shape;
   if (targets.length !== B)
     throw new Error(`matcher: ${B} images in the batch but ${targets.length} target sets`);
+  const sharedPoints = L > 1 && coords.shape[0] === B;
+  if (coords.ndim !== 3 || (coords.shape[0] !== L * B && !sharedPoints)) {
+    throw new Error(`matcher: coords must be [${L * B} or ${B}, P, 2], got [${coords.shape.join(', ')}]`);
+  }
   checkTargets(targets, C1 - 1);
   const P = coords.shape[1];
   return torch.noGrad(() =>
     torch.tidy(() => {
-      const device = pred.predLogits.device;
+      const device = layers[0].predLogits.device;
       const prep = prepared ?? prepareTargets(targets, device);
-      // Eq. 11 inputs: class probabilities [B, Q, C+1].
-      const probs = pred.predLogits.float().softmax(-1).toFloat32Array();
+      const stack = stacked ?? stackLayers(layers, targets);
+      // Eq. 11 inputs: class probabilities [L*B, Q, C+1].
+      const probs = stack.logits.float().softmax(-1).toFloat32Array();
 
       // Eq. 12 inputs: the cross term sum p log q for every (query, target) of a kind, one matmul per kind
       // (pairs across images are computed too and ignored: cheaper than one small matmul per image).
@@ -211,18 +235,45 @@ export function layerCosts(
       if (config.promptWeight > 0) {
         for (const kind of ['point', 'box'] as const) {
           const table = prep.prompts[kind];
-          if (!table) continue;
-          const logQ = pred.predPrompts[kind].float().logSoftmax(-1).flatten(2).flatten(0, 1); // [B*Q, 2*Dp]
-          cross[kind] = logQ.matmul(table.p.t()).toFloat32Array(); // [B*Q, N]
+          const pred = stack.prompts[kind];
+          if (!table || !pred) continue;
+          const logQ = pred.float().logSoftmax(-1).flatten(2).flatten(0, 1); // [L*B*Q, 2*Dp]
+          cross[kind] = logQ.matmul(table.p.t()).toFloat32Array(); // [L*B*Q, N]
         }
       }
 
       // Eq. 13 inputs: Mask2Former's distance to every target level on each image's points. Targets are
-      // padded to the batch's largest T*K and the CE / dice products taken in one batched matmul.
-      const x = pointSample(pred.predMasks, coords).float(); // [B, Q, P]
+      // padded to the batch's largest T*K and the CE / dice products taken in one batched matmul. One target
+      // read serves every layer: image b's points of all layers in one row ([B, L*P, 2]).
+      const layerCoords = sharedPoints
+        ? coords
+            .unsqueeze(0)
+            .expand(L, B, P, 2)
+            .reshape(L * B, P, 2)
+        : coords; // [L*B, P, 2]
+      const x = pointSample(stack.masks, layerCoords).float(); // [L*B, Q, P]
       const s = x.sigmoid();
-      const { tgt, maxRows } = read ?? readMatchTargets(targets, coords, prep);
-      const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [B, 2Q, R]: <x, t> and <sigmoid x, t>
+      const imagePoints =
+        sharedPoints || L === 1
+          ? coords
+          : coords
+              .reshape(L, B, P, 2)
+              .transpose(0, 1)
+              .reshape(B, L * P, 2);
+      const { tgt: read, maxRows } = readMatchTargets(targets, imagePoints, prep); // [B, R, L*P] or [B, R, P]
+      const tgt =
+        L === 1
+          ? read
+          : sharedPoints
+            ? read
+                .unsqueeze(0)
+                .expand(L, B, maxRows, P)
+                .reshape(L * B, maxRows, P)
+            : read
+                .reshape(B, maxRows, L, P)
+                .permute([2, 0, 1, 3])
+                .reshape(L * B, maxRows, P); // [L*B, R, P]
+      const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [L*B, 2Q, R]: <x, t> and <sigmoid x, t>
       const ce = torch
         .softplus(x)
         .sum(2, true)
@@ -230,53 +281,55 @@ export function layerCosts(
         .div(P); // BCE = softplus(x) - x t
       const den = s.sum(2, true).add(tgt.sum(2).unsqueeze(1)).add(1);
       const dice = prods.narrow(1, Q, Q).mul(2).add(1).div(den).rsub(1);
-      const dist = ce.mul(config.maskCeWeight).add(dice.mul(config.maskDiceWeight)).toFloat32Array(); // [B, Q, R]
+      const dist = ce.mul(config.maskCeWeight).add(dice.mul(config.maskDiceWeight)).toFloat32Array(); // [L*B, Q, R]
 
-      return targets.map((t, b) => {
-        const T = t.classes.length;
-        const K = t.masks.levels;
-        const out: ImageCosts = {
-          total: new Float32Array(Q * T),
-          classCost: new Float32Array(Q * T),
-          promptCost: new Float32Array(Q * T),
-          maskCost: new Float32Array(Q * T),
-          level: new Int32Array(Q * T),
-          maskCostPerLevel: new Float32Array(Q * T * K),
-          queries: Q,
-          targets: T,
-          levels: K,
-        };
-        if (T === 0) return out;
-        const fixed = levelChoice(config, K);
-        const kind = t.prompts?.kind;
-        const table = kind ? prep.prompts[kind] : null;
-        const crossK = kind ? cross[kind] : null;
-        for (let q = 0; q < Q; q++) {
-          const bq = b * Q + q;
-          for (let j = 0; j < T; j++) {
-            const i = q * T + j;
-            out.classCost[i] = -probs[bq * C1 + t.classes[j]];
-            if (table && crossK) {
-              const n = table.offset.get(b)! + j;
-              out.promptCost[i] = table.negEntropy[n] - crossK[bq * table.rows + n];
+      return layers.map((_, l) =>
+        targets.map((t, b) => {
+          const T = t.classes.length;
+          const K = t.masks.levels;
+          const out: ImageCosts = {
+            total: new Float32Array(Q * T),
+            classCost: new Float32Array(Q * T),
+            promptCost: new Float32Array(Q * T),
+            maskCost: new Float32Array(Q * T),
+            level: new Int32Array(Q * T),
+            maskCostPerLevel: new Float32Array(Q * T * K),
+            queries: Q,
+            targets: T,
+            levels: K,
+          };
+          if (T === 0) return out;
+          const fixed = levelChoice(config, K);
+          const kind = t.prompts?.kind;
+          const table = kind ? prep.prompts[kind] : null;
+          const crossK = kind ? cross[kind] : null;
+          for (let q = 0; q < Q; q++) {
+            const bq = (l * B + b) * Q + q;
+            for (let j = 0; j < T; j++) {
+              const i = q * T + j;
+              out.classCost[i] = -probs[bq * C1 + t.classes[j]];
+              if (table && crossK) {
+                const n = table.offset.get(b)! + j;
+                out.promptCost[i] = table.negEntropy[n] - crossK[bq * table.rows + n];
+              }
+              let best = 0;
+              for (let k = 0; k < K; k++) {
+                const d = dist[bq * maxRows + j * K + k];
+                out.maskCostPerLevel[i * K + k] = d;
+                if (d < out.maskCostPerLevel[i * K + best]) best = k;
+              }
+              const level = fixed ?? best;
+              out.level[i] = level;
+              out.maskCost[i] = out.maskCostPerLevel[i * K + level];
+              out.total[i] =
+                config.classWeight * out.classCost[i] +
+                config.promptWeight * out.promptCost[i] +
+                config.maskWeight * out.maskCost[i];
             }
-            let best = 0;
-            for (let k = 0; k < K; k++) {
-              const d = dist[bq * maxRows + j * K + k];
-              out.maskCostPerLevel[i * K + k] = d;
-              if (d < out.maskCostPerLevel[i * K + best]) best = k;
-            }
-            const level = fixed ?? best;
-            out.level[i] = level;
-            out.maskCost[i] = out.maskCostPerLevel[i * K + level];
-            out.total[i] =
-              config.classWeight * out.classCost[i] +
-              config.promptWeight * out.promptCost[i] +
-              config.maskWeight * out.maskCost[i];
           }
-        }
-        return out;
-      });
+          return out;
+        }),
+      );
     }),
   );
 }
@@ -316,9 +369,8 @@ export function assign(costs: ImageCosts, where = 'matcher cost'): ImageMatch {
 
 /**
  * Matches every image of one layer's predictions to its targets (Mask2Former's HungarianMatcher.forward,
- * with WISH's costs). Fresh uniform points per image, as Mask2Former draws them; or `shared` points and
- * their target read, the same for every layer of an iteration (sharePointsAcrossLayers). `prepared` (from
- * prepareTargets) saves recomputing the target side when several layers are matched.
+ * with WISH's costs), with fresh uniform points per image. `prepared` (from prepareTargets) saves
+ * recomputing the target side when several layers are matched.
  */
 export function matchLayer(
   pred: LayerPrediction,
@@ -326,15 +378,31 @@ export function matchLayer(
   config: MatcherConfig,
   generator?: Generator,
   prepared?: PreparedTargets,
-  shared?: { coords: Tensor; read: MatchTargetRead },
 ): ImageMatch[] {
-  const B = pred.predLogits.shape[0];
+  return matchLayers([pred], targets, config, generator, prepared)[0];
+}
+
+/**
+ * matchLayer for every decoder layer of an iteration: matches[l][b]. Each layer draws its own uniform
+ * points per image, as Mask2Former does (in one draw: the same numbers as one draw per layer in layer
+ * order), or with sharePointsAcrossLayers one set for all layers. `stacked`: the layers concatenated
+ * (stackLayers), when the caller has them.
+ */
+export function matchLayers(
+  layers: LayerPrediction[],
+  targets: ImageTargets[],
+  config: MatcherConfig,
+  generator?: Generator,
+  prepared?: PreparedTargets,
+  stacked?: StackedLayers,
+): ImageMatch[][] {
+  const B = layers[0].predLogits.shape[0];
   if (targets.length !== B)
     throw new Error(`matcher: ${B} images in the batch but ${targets.length} target sets`);
+  const n = config.sharePointsAcrossLayers ? B : layers.length * B;
   const costs = torch.tidy(() => {
-    if (shared) return layerCosts(pred, targets, shared.coords, config, prepared, shared.read);
-    const coords = uniformPoints(B, config.numPoints, generator, pred.predMasks.device); // [B, P, 2]
-    return layerCosts(pred, targets, coords, config, prepared);
+    const coords = uniformPoints(n, config.numPoints, generator, layers[0].predMasks.device); // [n, P, 2]
+    return layersCosts(layers, targets, coords, config, prepared, stacked);
   });
-  return costs.map((c, b) => assign(c, `matcher cost of image ${b}`));
+  return costs.map((layer) => layer.map((c, b) => assign(c, `matcher cost of image ${b}`)));
 }

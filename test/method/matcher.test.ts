@@ -8,11 +8,16 @@ import * as torch from '../../src/engine/index.ts';
 import type { Tensor } from '../../src/engine/index.ts';
 import { identityMap } from '../../src/data/augment/frame-map.ts';
 import {
+  DenseMaskTargets,
+  FrameMaskTargets,
   SamMaskTargets,
   imageCosts,
   assign,
   linearSumAssignment,
+  layerCosts,
+  layersCosts,
   matchLayer,
+  matchLayers,
   matcherConfig,
   pairwiseDice,
   pairwisePromptKl,
@@ -292,11 +297,13 @@ test('matchLayer: per image, images without targets match nothing, more targets 
   );
 });
 
-test('sharePointsAcrossLayers: one target read per iteration instead of one per layer', () => {
+test("one target read per iteration for every layer; sharePointsAcrossLayers reads one layer's points instead of all", () => {
   class Counting extends ConstantMaskTargets {
     reads = 0;
+    points = 0;
     override sampleAll(coords: Tensor): Tensor {
       this.reads++;
+      this.points += coords.shape[1];
       return super.sampleAll(coords);
     }
   }
@@ -318,7 +325,68 @@ test('sharePointsAcrossLayers: one target read per iteration instead of one per 
       wishLossConfig({ numPoints: 8, matcher: { numPoints: 8, sharePointsAcrossLayers: share } }),
       { iteration: 0, generator: new torch.Generator(1) },
     );
-    assert.equal(masks.reads, share ? 1 : 3);
+    assert.equal(masks.reads, 1);
+    assert.equal(masks.points, share ? 8 : 3 * 8);
     assert.equal(out.matches[0].queries.length, 1);
   }
+});
+
+test('all layers matched at once: the same costs and matches as layer by layer (fresh or shared points)', () => {
+  const g = new torch.Generator(31);
+  const B = 3;
+  const Q = 5;
+  const layer = (): LayerPrediction => ({
+    predLogits: torch.randn([B, Q, 4], { generator: g }),
+    predMasks: torch.randn([B, Q, 6, 6], { generator: g }).mul(3),
+    predPrompts: {
+      point: torch.randn([B, Q, 2, 4], { generator: g }),
+      box: torch.randn([B, Q, 2, 4], { generator: g }),
+    },
+  });
+  const layers = [layer(), layer(), layer()];
+  const targets: ImageTargets[] = [
+    {
+      classes: [0, 2],
+      masks: new FrameMaskTargets(
+        torch.rand([2, 3, 10, 8], { generator: g }).gt(0.5).float(),
+        identityMap(8, 10),
+      ),
+      prompts: { kind: 'box', latents: torch.randn([2, 2, 4], { generator: g }) },
+    },
+    { classes: [], masks: new DenseMaskTargets(torch.zeros([0, 6, 6])) },
+    {
+      classes: [1, 1, 0],
+      masks: new SamMaskTargets(
+        torch.randn([3, 3, 8, 8], { generator: g }).mul(3),
+        { imgSize: 32, inputSize: [24, 32], originalSize: [18, 24] },
+        identityMap(24, 18),
+      ),
+      prompts: { kind: 'point', latents: torch.randn([3, 2, 4], { generator: g }) },
+    },
+  ];
+  const cfg = matcherConfig({ numPoints: 24 });
+  const coords = torch.rand([3 * B, 24, 2], { generator: g });
+  const together = layersCosts(layers, targets, coords, cfg);
+  const shared = layersCosts(layers, targets, coords.narrow(0, 0, B), cfg);
+  layers.forEach((pred, l) => {
+    const alone = layerCosts(pred, targets, coords.narrow(0, l * B, B), cfg);
+    const aloneShared = layerCosts(pred, targets, coords.narrow(0, 0, B), cfg);
+    for (const [got, want] of [
+      [together[l], alone],
+      [shared[l], aloneShared],
+    ]) {
+      want.forEach((w, b) => {
+        assert.deepEqual(Array.from(got[b].level), Array.from(w.level), `layer ${l} image ${b}: levels`);
+        w.total.forEach((v, i) => approx(got[b].total[i], v, 1e-5, `layer ${l} image ${b} total[${i}]`));
+      });
+    }
+  });
+  // One uniform draw for all layers gives every layer the points of its own draw, in layer order.
+  const g1 = new torch.Generator(5);
+  const g2 = new torch.Generator(5);
+  assert.deepEqual(
+    matchLayers(layers, targets, cfg, g1),
+    layers.map((pred) => matchLayer(pred, targets, cfg, g2)),
+  );
+  assert.equal(torch.rand([1], { generator: g1 }).item(), torch.rand([1], { generator: g2 }).item());
 });
