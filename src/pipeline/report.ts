@@ -175,7 +175,9 @@ export function renderReport(d: ReportData): string {
     ...Object.entries(d.stageSeconds).map(([k, v]) => row([e(k), v.toFixed(1)])),
     row(['all', totalSeconds.toFixed(1)]),
     '</table>',
-    '<p>Seconds count every call: a run continued after an interruption adds the time of both.</p>',
+    '<p>Seconds count every call: a run continued after an interruption adds the time of both. ' +
+      '<i>train</i> includes the periodic and final val evaluations the trainer runs; <i>eval</i> is a ' +
+      'separate final evaluation, run only when the trainer did not log one.</p>',
 
     '<h2>Reproduce</h2>',
     `<pre>${e(d.command)}</pre>`,

@@ -21,6 +21,7 @@ interface DemoCliOptions {
   budget?: number;
   mix?: string;
   overlays?: number;
+  scoreThreshold?: number;
 }
 
 function int(name: string, min: number) {
@@ -83,6 +84,14 @@ export function register(program: Command): Command {
     .addOption(hidden('--budget <units>', 'annotation budget', int('--budget', 1)))
     .addOption(hidden('--mix <tag=..,point=..,box=..>', 'budget fractions per kind'))
     .addOption(hidden('--overlays <n>', 'val scenes drawn in the report', int('--overlays', 1)))
+    .addOption(
+      hidden('--score-threshold <s>', 'draw instances scoring at least this', (v: string) => {
+        const x = Number(v);
+        if (v.trim() === '' || !(x >= 0 && x <= 1))
+          throw new Error(`--score-threshold must be in [0, 1], got "${v}"`);
+        return x;
+      }),
+    )
     .action(async (o: DemoCliOptions) => {
       // Ctrl-C: every file is written by temp + rename, so stopping here leaves complete files; say how to go on.
       const onSigint = (): void => {
@@ -106,6 +115,7 @@ export function register(program: Command): Command {
           budget: o.budget,
           mix: o.mix === undefined ? undefined : parseMix(o.mix),
           overlays: o.overlays,
+          scoreThreshold: o.scoreThreshold,
         });
         if (o.json) console.log(JSON.stringify(s));
         else printHuman(s);
