@@ -14,7 +14,7 @@
 //
 // Every file is written to a temp file (or folder) and renamed, so an interrupted demo leaves complete
 // files or none; the same command again reuses the data, resumes prepare and training, and redoes the
-// cheap last stages.
+// cheap last stages. Ctrl-C (the `signal`) stops training after its current iteration with a checkpoint.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,8 @@ export interface DemoOptions {
   mix?: Mix;
   overlays?: number;
   scoreThreshold?: number;
+  /** Ctrl-C: stops at the next safe point (see runExperiment), throwing ExperimentStopped. */
+  signal?: AbortSignal;
 }
 
 export interface DemoSummary {
@@ -193,6 +195,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     progress: o.progress,
     log,
     force: o.force,
+    signal: o.signal,
   });
 
   // 3. overlays of the student and of the truth on the first val scenes

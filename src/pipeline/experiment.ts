@@ -71,6 +71,11 @@ export interface ExperimentOptions {
    * a controlled interruption, for tests. A later call resumes.
    */
   stopAfter?: number;
+  /**
+   * Aborting it (e.g. on Ctrl-C) stops at the next safe point: training after its current iteration, with a
+   * checkpoint; prepare, which has no such point, finishes first. Then ExperimentStopped is thrown.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExperimentResult {
@@ -101,13 +106,15 @@ export interface ResultFile extends ExperimentResult {
   inputs: ExperimentInputs;
 }
 
-/** Thrown when `stopAfter` ended training early; the folder is resumable. */
+/** Thrown when `stopAfter` or `signal` ended the experiment early; the folder is resumable. */
 export class ExperimentStopped extends Error {
   constructor(
     readonly outDir: string,
+    /** Training iterations done so far (0 before training started). */
     readonly iteration: number,
+    readonly iterations: number,
   ) {
-    super(`${outDir}: training stopped at iteration ${iteration} (stopAfter); call again to resume`);
+    super(`${outDir}: stopped at training iteration ${iteration} of ${iterations}; call again to continue`);
     this.name = 'ExperimentStopped';
   }
 }
@@ -162,6 +169,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       : { format: STATE_FORMAT, inputsHash: inputs.hash, seconds: { prepare: 0, train: 0, eval: 0 } };
   const clock = new StageClock<Stage, ExperimentState>(stateFile, state);
   await clock.save();
+  if (o.signal?.aborted) throw new ExperimentStopped(outDir, 0, o.runConfig.iterations);
 
   // 1. prepare (resumable; skips what an earlier call finished).
   log(`prepare: ${inputs.weak.path} with teacher ${checkpoint} -> ${preparedDir}`);
@@ -199,6 +207,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const ckptFile = path.join(runDir, CHECKPOINT_FILE);
   const metricsFile = path.join(runDir, METRICS_FILE);
   let at = await checkpointIteration(ckptFile);
+  if (o.signal?.aborted) throw new ExperimentStopped(outDir, at ?? 0, config.iterations);
   let teacherName = `SAM ${checkpoint}`;
   if (at === null || at < config.iterations) {
     log(
@@ -216,6 +225,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
         ...data,
         resume: at !== null,
         stopAfter: o.stopAfter,
+        signal: o.signal,
         progress: o.progress ?? true,
       });
       r.model.dispose();
@@ -223,7 +233,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     } finally {
       await clock.end();
     }
-    if (at < config.iterations) throw new ExperimentStopped(outDir, at);
+    if (at < config.iterations) throw new ExperimentStopped(outDir, at, config.iterations);
   } else log(`train: ${ckptFile} is finished (iteration ${at}); not training again`);
 
   // 3. final evaluation: the trainer's own at the last iteration, else (e.g. killed during it) here.

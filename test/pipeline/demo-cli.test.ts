@@ -114,7 +114,7 @@ test('Ctrl-C during training leaves complete files; the same command continues a
   );
   const code = await exited;
   assert.equal(code, 130, stderr);
-  assert.match(stderr, /interrupted; run the same command again/);
+  assert.match(stderr, /interrupted at training iteration \d+ of 150; run the same command again/);
   // Every JSON file that exists parses; the checkpoint, if any, is readable and unfinished.
   const files = (await readdir(out, { recursive: true, withFileTypes: true }))
     .filter((e) => e.isFile())

@@ -103,6 +103,7 @@ test('an interrupted experiment resumes and ends where the uninterrupted one did
   await assert.rejects(runExperiment(options('b', { stopAfter: 2 })), (e: unknown) => {
     assert.ok(e instanceof ExperimentStopped);
     assert.equal(e.iteration, 2);
+    assert.equal(e.iterations, 3);
     return true;
   });
   assert.equal(await checkpointIteration(path.join(data.dir, 'b', RUN_DIR, CHECKPOINT_FILE)), 2);

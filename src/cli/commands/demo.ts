@@ -2,7 +2,8 @@
 // on synthetic scenes with the shipped teacher (src/pipeline/demo.ts), resumable after Ctrl-C.
 import { Option, type Command } from 'commander';
 import { parseMix } from '../../data/weak/budget.ts';
-import { formatTimes } from '../../pipeline/experiment.ts';
+import { ExperimentStopped, formatTimes } from '../../pipeline/experiment.ts';
+import { withInterrupt } from '../interrupt.ts';
 import { runDemo, type DemoSummary } from '../../pipeline/demo.ts';
 import { STAT_KEYS } from '../../eval/types.ts';
 
@@ -93,34 +94,42 @@ export function register(program: Command): Command {
       }),
     )
     .action(async (o: DemoCliOptions) => {
-      // Ctrl-C: every file is written by temp + rename, so stopping here leaves complete files; say how to go on.
-      const onSigint = (): void => {
-        process.stderr.write('\ninterrupted; run the same command again to continue where it stopped\n');
-        process.exit(130);
-      };
-      process.once('SIGINT', onSigint);
-      try {
-        const s = await runDemo({
-          out: o.out,
-          seed: o.seed,
-          threads: o.threads,
-          iterations: o.iterations,
-          force: o.force,
-          progress: o.progress,
-          command: commandLine(),
-          config: o.config,
-          trainImages: o.trainImages,
-          valImages: o.valImages,
-          size: o.size,
-          budget: o.budget,
-          mix: o.mix === undefined ? undefined : parseMix(o.mix),
-          overlays: o.overlays,
-          scoreThreshold: o.scoreThreshold,
-        });
-        if (o.json) console.log(JSON.stringify(s));
-        else printHuman(s);
-      } finally {
-        process.removeListener('SIGINT', onSigint);
+      // Ctrl-C: training stops after its current iteration with a checkpoint (a second Ctrl-C quits at once,
+      // still safe: every file is written to a temp name and renamed); the same command continues.
+      const { value: s } = await withInterrupt('wish demo', async (signal) => {
+        try {
+          return await runDemo({
+            out: o.out,
+            seed: o.seed,
+            threads: o.threads,
+            iterations: o.iterations,
+            force: o.force,
+            progress: o.progress,
+            command: commandLine(),
+            config: o.config,
+            trainImages: o.trainImages,
+            valImages: o.valImages,
+            size: o.size,
+            budget: o.budget,
+            mix: o.mix === undefined ? undefined : parseMix(o.mix),
+            overlays: o.overlays,
+            scoreThreshold: o.scoreThreshold,
+            signal,
+          });
+        } catch (e) {
+          if (!(e instanceof ExperimentStopped)) throw e;
+          process.stderr.write(
+            `wish demo: interrupted at training iteration ${e.iteration} of ${e.iterations}; ` +
+              `run the same command again to continue where it stopped\n`,
+          );
+          return null;
+        }
+      });
+      if (s === null) {
+        process.exitCode = 130;
+        return;
       }
+      if (o.json) console.log(JSON.stringify(s));
+      else printHuman(s);
     });
 }
