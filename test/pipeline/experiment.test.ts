@@ -125,6 +125,20 @@ test('an interrupted experiment resumes and ends where the uninterrupted one did
   assert.ok(resumed.secondsByStage!.train > 0);
 });
 
+test('an aborted signal (Ctrl-C) stops before any work, and the folder continues later', async () => {
+  const ctrl = new AbortController();
+  ctrl.abort();
+  await assert.rejects(runExperiment(options('c', { signal: ctrl.signal })), (e: unknown) => {
+    assert.ok(e instanceof ExperimentStopped);
+    assert.equal(e.iteration, 0);
+    return true;
+  });
+  await assert.rejects(stat(path.join(data.dir, 'c', PREPARED_DIR)), { code: 'ENOENT' });
+  await assert.rejects(stat(path.join(data.dir, 'c', RUN_DIR)), { code: 'ENOENT' });
+  const r = await runExperiment(options('c'));
+  assert.deepEqual(r.stats, first.stats);
+});
+
 test('other inputs in the same folder are refused; force starts over', async () => {
   const other = tinyRunConfig({ iterations: 2 });
   await assert.rejects(runExperiment(options('a', { runConfig: other })), /other inputs.*force/s);
