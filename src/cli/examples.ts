@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 
 export const EXAMPLES: Record<string, string> = {
+  pretrain: 'wish pretrain --model cpu-small --out models/backbone/cpu-small.safetensors --threads 1',
   synth: 'wish synth --out data/synth --images 500 --size 128 --seed 0',
   weaken:
     'wish weaken --in data/synth/annotations.json --out data/synth/weak.json \\\n' +

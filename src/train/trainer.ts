@@ -11,7 +11,12 @@ import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
-import { loadPth, loadTrainingCheckpoint, saveTrainingCheckpoint } from '../engine/io/checkpoint.ts';
+import {
+  loadPth,
+  loadSafetensors,
+  loadTrainingCheckpoint,
+  saveTrainingCheckpoint,
+} from '../engine/io/checkpoint.ts';
 import { AdamW, LrScheduler, polySchedule } from '../engine/optim/index.ts';
 import { mix32 } from '../data/synth/rng.ts';
 import { lossPhase, wishLoss } from '../method/losses.ts';
@@ -72,11 +77,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   // Model, optimiser (backbone at lr x multiplier), schedule.
   const model = buildModel(c.model);
-  if (c.backboneWeights) {
-    if (!(model.backbone instanceof ResNet))
-      throw new Error('backboneWeights: the model has no ResNet backbone');
-    loadTorchvisionResNet(model.backbone, await loadPth(c.backboneWeights), c.backboneWeights);
-  }
+  if (c.backboneWeights) await loadBackboneWeights(model, c.backboneWeights);
   if (c.device !== 'cpu') model.to(c.device);
   const groups = model.parameterGroups();
   const opt = new AdamW(
@@ -277,6 +278,29 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     evals,
     times,
   };
+}
+
+/**
+ * Pretrained backbone weights: a torchvision ImageNet ResNet `.pth` (paper configs), or a safetensors file
+ * holding the backbone's own state dict (`wish pretrain` for CPU configs).
+ */
+export async function loadBackboneWeights(model: WishModel, file: string): Promise<void> {
+  if (file.endsWith('.safetensors')) {
+    const sd = await loadSafetensors(file).catch((e: Error) => {
+      throw new Error(`backboneWeights: cannot read ${file}: ${e.message}`);
+    });
+    try {
+      model.backbone.loadStateDict(sd);
+    } catch (e) {
+      throw new Error(`backboneWeights ${file}: ${(e as Error).message}`);
+    } finally {
+      torch.dispose(Object.values(sd));
+    }
+    return;
+  }
+  if (!(model.backbone instanceof ResNet))
+    throw new Error(`backboneWeights ${file}: a .pth file loads into a ResNet backbone only`);
+  loadTorchvisionResNet(model.backbone, await loadPth(file), file);
 }
 
 /**

@@ -12,6 +12,7 @@ import { register as registerPredict } from './predict.ts';
 import { register as registerTeach } from './teach.ts';
 import { register as registerPrepare } from './prepare.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerPretrain } from './pretrain.ts';
 import { addExamples } from '../examples.ts';
 
 export function registerAll(program: Command): void {
@@ -27,5 +28,6 @@ export function registerAll(program: Command): void {
   registerTeach(program);
   registerPrepare(program);
   registerDemo(program);
+  registerPretrain(program);
   addExamples(program);
 }
