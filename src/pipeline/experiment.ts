@@ -9,7 +9,7 @@
 //
 // A call with the same inputs as a finished one returns its result.json untouched; after an interruption
 // it continues: prepare skips the images already done, training resumes from the last checkpoint.
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { cocoEval, loadResults } from '../eval/index.ts';
 import { STAT_KEYS } from '../eval/types.ts';
@@ -17,10 +17,10 @@ import { readManifest, runPrepare, MANIFEST_FILE, type PrepareSummary } from '..
 import { toCocoResults, type CocoResult } from '../model/inference.ts';
 import type { RunConfig } from '../train/config.ts';
 import { loadValSet, predictImage } from '../train/evaluate.ts';
-import { TIME_KEYS } from '../train/metrics.ts';
+import { TIME_KEYS, writeCurvesPng } from '../train/metrics.ts';
 import { loadTrainedModel } from '../train/predict.ts';
 import { setupRunData } from '../train/setup.ts';
-import { CHECKPOINT_FILE, METRICS_FILE, train } from '../train/trainer.ts';
+import { CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, train } from '../train/trainer.ts';
 import { loadImage } from '../data/image/io.ts';
 import {
   experimentInputs,
@@ -36,6 +36,7 @@ import {
 import {
   checkpointIteration,
   completeStats,
+  curvesFromMetrics,
   finalStats,
   iterationTimes,
   readMetrics,
@@ -248,6 +249,14 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     detections = r.detections;
   }
 
+  // A run killed between its last checkpoint and its curves PNG has none: draw it from the metrics.
+  const curvesFile = path.join(runDir, CURVES_FILE);
+  if (!(await exists(curvesFile))) {
+    const c = curvesFromMetrics(metrics);
+    if (detections !== undefined) c.ap.push({ iteration: at, value: stats.AP });
+    await writeCurvesPng(curvesFile, c.loss, c.ap, config.iterations);
+  }
+
   const seconds = clock.snapshot().seconds;
   const total = seconds.prepare + seconds.train + seconds.eval;
   const times = iterationTimes(metrics);
@@ -315,6 +324,13 @@ export async function evaluateCheckpoint(
   } finally {
     model.dispose();
   }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Human-readable per-iteration time table (one line per phase). */

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { SafetensorsFile } from '../engine/io/safetensors.ts';
 import { STAT_KEYS, type Stats } from '../eval/types.ts';
-import { summarizeTimes, TIME_KEYS, type StepTimes } from '../train/metrics.ts';
+import { summarizeTimes, TIME_KEYS, type CurvePoint, type StepTimes } from '../train/metrics.ts';
 
 /** The iteration a `wish train` checkpoint was saved at, or null when there is no checkpoint. */
 export async function checkpointIteration(file: string): Promise<number | null> {
@@ -29,6 +29,8 @@ export async function checkpointIteration(file: string): Promise<number | null> 
 interface MetricsLine {
   kind?: string;
   iteration?: number;
+  loss?: number;
+  maskAP?: number;
   timesMs?: Partial<StepTimes>;
   stats?: Record<string, number>;
 }
@@ -76,4 +78,13 @@ export function completeStats(s: Record<string, number>): Stats {
   const missing = STAT_KEYS.filter((k) => typeof s[k] !== 'number');
   if (missing.length > 0) throw new Error(`evaluation stats lack ${missing.join(', ')}`);
   return Object.fromEntries(STAT_KEYS.map((k) => [k, s[k]])) as Stats;
+}
+
+/** The loss and val AP curves the trainer draws, rebuilt from its metrics lines. */
+export function curvesFromMetrics(lines: MetricsLine[]): { loss: CurvePoint[]; ap: CurvePoint[] } {
+  const pts = (kind: string, key: 'loss' | 'maskAP'): CurvePoint[] =>
+    lines
+      .filter((l) => l.kind === kind && typeof l.iteration === 'number' && typeof l[key] === 'number')
+      .map((l) => ({ iteration: l.iteration!, value: l[key]! }));
+  return { loss: pts('train', 'loss'), ap: pts('eval', 'maskAP') };
 }

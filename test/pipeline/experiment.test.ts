@@ -2,7 +2,7 @@
 // call returns it without training, an interrupted experiment resumes to the uninterrupted result, a folder
 // of other inputs is refused (or started over with force), and named model configs take the teacher's width.
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { STAT_KEYS } from '../../src/eval/types.ts';
@@ -21,7 +21,7 @@ import { STATE_FILE } from '../../src/pipeline/experiment-state.ts';
 import { checkpointIteration } from '../../src/pipeline/run-records.ts';
 import { parseRunConfig } from '../../src/train/config.ts';
 import { loadValSet } from '../../src/train/evaluate.ts';
-import { CHECKPOINT_FILE, METRICS_FILE } from '../../src/train/trainer.ts';
+import { CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE } from '../../src/train/trainer.ts';
 import { teacher, tinyExperimentData, tinyRunConfig } from './helpers.ts';
 
 let data: Awaited<ReturnType<typeof tinyExperimentData>>;
@@ -121,6 +121,23 @@ test('an interrupted experiment resumes and ends where the uninterrupted one did
     await loadValSet(data.val.annotations, data.val.images),
   );
   assert.deepEqual(ev.stats, resumed.stats);
+  // Killed after the final checkpoint but before the trainer's final eval and curves: the next call
+  // evaluates the checkpoint itself, redraws the curves, and does not train.
+  const run = path.join(data.dir, 'b', RUN_DIR);
+  const ckptTime = (await stat(resumed.checkpoint)).mtimeMs;
+  const metricsFile = path.join(run, METRICS_FILE);
+  const kept = (await readFile(metricsFile, 'utf8')).split('\n').filter((l) => !l.includes('"kind":"eval"'));
+  await writeFile(metricsFile, kept.join('\n'));
+  await rm(path.join(run, CURVES_FILE));
+  await rm(path.join(data.dir, 'b', RESULT_FILE));
+  const n2 = logs.length;
+  const after = await runExperiment(options('b'));
+  assert.match(logs.slice(n2).join('\n'), /^eval: /m);
+  assert.doesNotMatch(logs.slice(n2).join('\n'), /^train: \d+ iterations/m);
+  assert.deepEqual(after.stats, resumed.stats);
+  assert.ok((after.val?.detections ?? 0) > 0);
+  assert.equal((await stat(resumed.checkpoint)).mtimeMs, ckptTime);
+  assert.ok((await stat(path.join(run, CURVES_FILE))).size > 0);
   // The seconds of both calls are counted.
   assert.ok(resumed.secondsByStage!.train > 0);
 });
