@@ -244,14 +244,17 @@ export function layersCosts(
 
       // Eq. 13 inputs: Mask2Former's distance to every target level on each image's points. Targets are
       // padded to the batch's largest T*K and the CE / dice products taken in one batched matmul. One target
-      // read serves every layer: image b's points of all layers in one row ([B, L*P, 2]).
-      const layerCoords = sharedPoints
-        ? coords
-            .unsqueeze(0)
-            .expand(L, B, P, 2)
-            .reshape(L * B, P, 2)
-        : coords; // [L*B, P, 2]
-      const x = pointSample(stack.masks, layerCoords).float(); // [L*B, Q, P]
+      // read serves every layer: image b's points of all layers in one row ([B, L*P, 2]). With shared
+      // points the layers' queries are one image's channels instead ([B, L*Q, h, w]: one grid per image).
+      const [, , h, w] = stack.masks.shape;
+      const maps = sharedPoints
+        ? stack.masks
+            .reshape(L, B, Q, h, w)
+            .transpose(0, 1)
+            .reshape(B, L * Q, h, w)
+        : stack.masks;
+      const Qx = sharedPoints ? L * Q : Q;
+      const x = pointSample(maps, coords).float(); // [L*B, Q, P], or [B, L*Q, P] with shared points
       const s = x.sigmoid();
       const imagePoints =
         sharedPoints || L === 1
@@ -262,26 +265,23 @@ export function layersCosts(
               .reshape(B, L * P, 2);
       const { tgt: read, maxRows } = readMatchTargets(targets, imagePoints, prep); // [B, R, L*P] or [B, R, P]
       const tgt =
-        L === 1
+        sharedPoints || L === 1
           ? read
-          : sharedPoints
-            ? read
-                .unsqueeze(0)
-                .expand(L, B, maxRows, P)
-                .reshape(L * B, maxRows, P)
-            : read
-                .reshape(B, maxRows, L, P)
-                .permute([2, 0, 1, 3])
-                .reshape(L * B, maxRows, P); // [L*B, R, P]
-      const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [L*B, 2Q, R]: <x, t> and <sigmoid x, t>
+          : read
+              .reshape(B, maxRows, L, P)
+              .permute([2, 0, 1, 3])
+              .reshape(L * B, maxRows, P); // [L*B, R, P]
+      const prods = torch.cat([x, s], 1).bmm(tgt.transpose(1, 2)); // [n, 2Qx, R]: <x, t> and <sigmoid x, t>
       const ce = torch
         .softplus(x)
         .sum(2, true)
-        .sub(prods.narrow(1, 0, Q))
+        .sub(prods.narrow(1, 0, Qx))
         .div(P); // BCE = softplus(x) - x t
       const den = s.sum(2, true).add(tgt.sum(2).unsqueeze(1)).add(1);
-      const dice = prods.narrow(1, Q, Q).mul(2).add(1).div(den).rsub(1);
-      const dist = ce.mul(config.maskCeWeight).add(dice.mul(config.maskDiceWeight)).toFloat32Array(); // [L*B, Q, R]
+      const dice = prods.narrow(1, Qx, Qx).mul(2).add(1).div(den).rsub(1);
+      const dist = ce.mul(config.maskCeWeight).add(dice.mul(config.maskDiceWeight)).toFloat32Array(); // [n, Qx, R]
+      // Row of (layer, image) in dist, in units of Q queries.
+      const distRow = (l: number, b: number): number => (sharedPoints ? b * L + l : l * B + b);
 
       return layers.map((_, l) =>
         targets.map((t, b) => {
@@ -305,6 +305,7 @@ export function layersCosts(
           const crossK = kind ? cross[kind] : null;
           for (let q = 0; q < Q; q++) {
             const bq = (l * B + b) * Q + q;
+            const dq = distRow(l, b) * Q + q;
             for (let j = 0; j < T; j++) {
               const i = q * T + j;
               out.classCost[i] = -probs[bq * C1 + t.classes[j]];
@@ -314,7 +315,7 @@ export function layersCosts(
               }
               let best = 0;
               for (let k = 0; k < K; k++) {
-                const d = dist[bq * maxRows + j * K + k];
+                const d = dist[dq * maxRows + j * K + k];
                 out.maskCostPerLevel[i * K + k] = d;
                 if (d < out.maskCostPerLevel[i * K + best]) best = k;
               }
