@@ -67,6 +67,20 @@ export const wishLossConfigSchema = z
     selfScoreThreshold: unit.default(0.5),
     /** Eq. 19: pixel threshold on the predicted mask probability for the binary mask. */
     selfMaskThreshold: unit.default(0.5),
+    /**
+     * How a CAM enters Eq. 19's BCE. 'max' (default, our reading): relu(A) / max relu(A) per image and
+     * class, the [0, 1] map section 4.3 reads peaks from, so L_self shapes the map without pulling down
+     * the GAP logit that L_cam trains (with raw logits the pixel-wise BCE against a mostly-zero target
+     * drives every CAM negative and L_cam rises above chance: measured on cpu-small). 'logits': the
+     * sigmoid of the raw CAM logits.
+     */
+    selfCamNorm: z.enum(['max', 'logits']).default('max'),
+    /**
+     * A class the image is labelled with but that no confident query predicts has an empty merged mask:
+     * true (default) leaves that class out of L_self (nothing to learn from yet) instead of teaching its
+     * CAM that the class is nowhere.
+     */
+    selfSkipEmpty: z.boolean().default(true),
     /** Iterations with only L_cam (paper: 3 epochs on VOC, 30k iterations on COCO). */
     warmupIterations: z.number().int().nonnegative().default(0),
   })

@@ -312,14 +312,18 @@ export function mergedClassMasks(
 /**
  * Eq. 19: BCE between each class's CAM and its merged mask (constant). The CAM logits [B, C, h', w'] are
  * resized (bilinear) to the mask resolution [h, w]: the target keeps the masks' detail and the gradient
- * reaches the CAM through the resize.
+ * reaches the CAM through the resize. With selfCamNorm 'max' the map is relu(A) / max relu(A) (clamped
+ * away from 0 and 1 so the BCE's gradient stays finite); with 'logits', sigmoid(A). The mean runs over the
+ * (image, class) maps that count: all of them, less labelled classes with an empty merged mask when
+ * selfSkipEmpty is on.
  */
 export function selfEnhancementLoss(
   camMaps: Tensor,
   predLogits: Tensor,
   predMasks: Tensor,
   targets: ImageTargets[],
-  config: Pick<WishLossConfig, 'selfScoreThreshold' | 'selfMaskThreshold'>,
+  config: Pick<WishLossConfig, 'selfScoreThreshold' | 'selfMaskThreshold'> &
+    Partial<Pick<WishLossConfig, 'selfCamNorm' | 'selfSkipEmpty'>>,
 ): Tensor {
   const [B, C] = camMaps.shape;
   if (predLogits.shape[2] !== C + 1) {
@@ -329,6 +333,8 @@ export function selfEnhancementLoss(
   }
   if (targets.length !== B)
     throw new Error(`selfEnhancementLoss: ${B} images but ${targets.length} target sets`);
+  const norm = config.selfCamNorm ?? 'max';
+  const skipEmpty = config.selfSkipEmpty ?? true;
   return torch.tidy(() => {
     const target = mergedClassMasks(
       predLogits,
@@ -339,7 +345,23 @@ export function selfEnhancementLoss(
     );
     const [h, w] = predMasks.shape.slice(2);
     const cams = torch.interpolate(camMaps.float(), { size: [h, w], mode: 'bilinear', alignCorners: false });
-    return torch.binaryCrossEntropyWithLogits(cams, target);
+    const perPixel =
+      norm === 'max'
+        ? torch.binaryCrossEntropy(
+            cams
+              .relu()
+              .div(cams.relu().amax([2, 3], true).add(1e-6))
+              .clamp(1e-4, 1 - 1e-4),
+            target,
+            { reduction: 'none' },
+          )
+        : torch.binaryCrossEntropyWithLogits(cams, target, { reduction: 'none' });
+    const perMap = perPixel.mean([2, 3]); // [B, C]
+    if (!skipEmpty) return perMap.mean();
+    const present = imageClassTargets(targets, C, camMaps.device); // [B, C]
+    const empty = target.amax([2, 3]).eq(0).float(); // [B, C]
+    const counts = torch.ones([B, C], { device: camMaps.device }).sub(present.mul(empty)); // 1 = counted
+    return perMap.mul(counts).sum().div(counts.sum().clampMin(1));
   });
 }
 

@@ -194,6 +194,7 @@ test('Eq. 19 by hand: merged masks of confident queries per class, absent classe
   const loss = selfEnhancementLoss(cams, predLogits, predMasks, targets, {
     selfScoreThreshold: 0.5,
     selfMaskThreshold: 0.5,
+    selfCamNorm: 'logits',
   });
   const m = merged.flatten().toArray() as number[];
   const expected = camVals.flat(2).reduce((s, x, i) => s + bce(x, m[i]), 0) / 8;
@@ -202,6 +203,42 @@ test('Eq. 19 by hand: merged masks of confident queries per class, absent classe
   assert.ok(gradOf(cams)!.abs().sum().item() > 0);
   assert.equal(gradOf(predMasks), null, 'the merged mask is a constant: no gradient to the masks');
   assert.equal(gradOf(predLogits), null, 'nor to the class logits');
+});
+
+test('Eq. 19 on max-normalised CAMs, and a labelled class nobody predicts yet is left out', () => {
+  // One image labelled with classes 0 and 1; two queries, both confidently class 0, so class 1's merged
+  // mask is empty. Masks and CAMs are 1 x 2 (the resize is the identity).
+  const on = 9;
+  const off = -9;
+  const predLogits = torch.tensor([
+    [
+      [5, 0, 0],
+      [5, 0, 0],
+    ],
+  ]);
+  const predMasks = torch.tensor([[[[on, off]], [[off, off]]]]);
+  const targets: ImageTargets[] = [
+    { classes: [0, 1], masks: new ConstantMaskTargets([[1], [1]]), imageClasses: [0, 1] },
+  ];
+  const cams = torch.tensor([[[[2, 1]], [[3, -1]]]]).requiresGrad_();
+  const cfg = { selfScoreThreshold: 0.5, selfMaskThreshold: 0.5 };
+  const bceP = (p: number, y: number): number => -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
+  const clampP = (p: number): number => Math.min(1 - 1e-4, Math.max(1e-4, p));
+  // class 0: relu / max = [2, 1] / 2 = [1, 0.5] against the merged mask [1, 0]
+  const class0 = (bceP(clampP(2 / (2 + 1e-6)), 1) + bceP(0.5 / (1 + 5e-7), 0)) / 2;
+  // class 1: [3, 0] / 3 against [0, 0]
+  const class1 = (bceP(clampP(3 / (3 + 1e-6)), 0) + bceP(1e-4, 0)) / 2;
+  const skipped = selfEnhancementLoss(cams, predLogits, predMasks, targets, cfg);
+  approx(skipped.item(), class0, 1e-5, 'class 1 left out');
+  const kept = selfEnhancementLoss(cams, predLogits, predMasks, targets, { ...cfg, selfSkipEmpty: false });
+  approx(kept.item(), (class0 + class1) / 2, 1e-4, 'both maps (float32 rounding of 1 - 1e-4)');
+  skipped.backward();
+  const g = cams.grad!.toArray() as number[][][][];
+  assert.ok(
+    g[0][0][0].some((v) => v !== 0),
+    'class 0 learns',
+  );
+  assert.deepEqual(g[0][1][0], [0, 0], 'class 1 gets nothing');
 });
 
 test('Eq. 20 and the warm-up: only L_cam before warmupIterations, every term after', () => {

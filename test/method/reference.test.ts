@@ -147,6 +147,9 @@ test('the whole WISH loss (two layers, SAM and full-mask images) matches PyTorch
     matcher: { numPoints: 20 },
     numPoints: 15,
     selfScoreThreshold: 0.3,
+    // the reference computes Eq. 19 on sigmoid(CAM logits) over every map
+    selfCamNorm: 'logits',
+    selfSkipEmpty: false,
   });
   const out = wishLoss(
     { ...layers[0], aux: [layers[1]], camMaps: cams, camLogits: cams.mean([2, 3]) },
