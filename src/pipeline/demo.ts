@@ -7,6 +7,7 @@
 //   data/val/            synthetic val scenes, same layout
 //   data/weak.json       the weak labels of the training scenes (tags, points, boxes) under the budget
 //   experiment/          runExperiment's folder: experiment.json, prepared/, run/, result.json
+//   teacher/             a few training scenes: SAM's top-ranked mask per label with its prompt, and the truth
 //   predict/             the trained student on a few val scenes: overlays/, truth/, results.json, images.json
 //   demo-state.json      seconds spent per demo stage over all calls
 //   summary.json         the numbers of the last line `--json` prints
@@ -27,7 +28,8 @@ import { gtMasks, type GroundTruth } from '../train/oracle.ts';
 import { imageIdsFromGt, predictFiles } from '../train/predict.ts';
 import { ensureSynthSet, ensureWeakSet, type KindCounts } from './demo-data.ts';
 import { readJsonIfExists, StageClock, writeJsonAtomic, type TimedState } from './experiment-state.ts';
-import { RUN_DIR, runExperiment, type ExperimentResult } from './experiment.ts';
+import { PREPARED_DIR, RUN_DIR, runExperiment, type ExperimentResult } from './experiment.ts';
+import { teacherViews } from './teacher-views.ts';
 import { writeReport, type ReportData } from './report.ts';
 import { CURVES_FILE } from '../train/trainer.ts';
 
@@ -97,7 +99,7 @@ export interface DemoSummary {
   report: string;
 }
 
-type DemoStage = 'synth' | 'weaken' | 'predict' | 'report';
+type DemoStage = 'synth' | 'weaken' | 'teacher' | 'predict' | 'report';
 interface DemoState extends TimedState<DemoStage> {
   format: 'wish.demo/1';
 }
@@ -107,6 +109,7 @@ export const LAYOUT = [
   'data/val/            synthetic val scenes, same layout',
   'data/weak.json       the weak labels of the training scenes (tags, points, boxes) under the budget',
   'experiment/          experiment.json, prepared/ (wish prepare), run/ (checkpoint, metrics.jsonl, curves.png), result.json',
+  "teacher/             a few training scenes: SAM's top-ranked masks with the prompts, and the truth (-truth.png)",
   'predict/             overlays/ (student), truth/ (ground truth), results.json, images.json',
   'demo-state.json      seconds per demo stage over all calls',
   'summary.json         the numbers `wish demo --json` prints last',
@@ -154,10 +157,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   if (stale > 0) log(`demo: removed ${stale} temp file(s) of an interrupted earlier run`);
   const stateFile = path.join(out, 'demo-state.json');
   const previous = await readJsonIfExists<DemoState>(stateFile);
-  const state: DemoState =
-    previous?.format === 'wish.demo/1'
-      ? previous
-      : { format: 'wish.demo/1', seconds: { synth: 0, weaken: 0, predict: 0, report: 0 } };
+  const zero = { synth: 0, weaken: 0, teacher: 0, predict: 0, report: 0 };
+  const state: DemoState = {
+    format: 'wish.demo/1',
+    seconds: previous?.format === 'wish.demo/1' ? { ...zero, ...previous.seconds } : zero,
+  };
   const clock = new StageClock<DemoStage, DemoState>(stateFile, state);
   await clock.save();
 
@@ -198,7 +202,22 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     signal: o.signal,
   });
 
-  // 3. overlays of the student and of the truth on the first val scenes
+  // 3. the teacher's masks against the truth (all labels), drawn on a few training scenes
+  const teacherDir = path.join(out, 'teacher');
+  const teacher = await clock.time('teacher', () =>
+    teacherViews({
+      preparedDir: path.join(out, 'experiment', PREPARED_DIR),
+      groundTruth: synth.train.annotations,
+      outDir: teacherDir,
+      perKind: 2,
+    }),
+  );
+  log(
+    `teacher: mean IoU of SAM's top-ranked mask with the truth: point ${teacher.iou.point.meanIou.toFixed(3)} ` +
+      `(${teacher.iou.point.labels} labels), box ${teacher.iou.box.meanIou.toFixed(3)} (${teacher.iou.box.labels})`,
+  );
+
+  // 4. overlays of the student and of the truth on the first val scenes
   const predictDir = path.join(out, 'predict');
   const valGt = JSON.parse(await readFile(synth.val.annotations, 'utf8')) as CocoDataset & GroundTruth;
   const shown = [...valGt.images].sort((a, b) => a.id - b.id).slice(0, o.overlays ?? d.overlays);
@@ -233,7 +252,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     `predict: ${overlays.length} val scenes -> ${path.join(predictDir, 'overlays')} (truth beside, in truth/)`,
   );
 
-  // 4. report
+  // 5. report
   const reportFile = path.join(out, 'report.html');
   const summaryFile = path.join(out, 'summary.json');
   await clock.time('report', async () => {
@@ -251,6 +270,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         checkpoint: path.relative(repoRoot, d.teacher.checkpoint),
         config: path.relative(repoRoot, d.teacher.config),
         description: `the shipped demo teacher (SAM architecture, 0.4M parameters; prompt width ${result.promptDim ?? '?'})`,
+        iou: teacher.iou,
+        views: teacher.views.map((v) => ({
+          ...v,
+          teacher: path.relative(out, v.teacher),
+          truth: path.relative(out, v.truth),
+        })),
       },
       config: {
         file: path.relative(repoRoot, configFile),
@@ -265,7 +290,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         },
       },
       result,
-      stageSeconds: { synth: s.synth, weaken: s.weaken, ...e, predict: s.predict },
+      stageSeconds: { synth: s.synth, weaken: s.weaken, ...e, teacher: s.teacher, predict: s.predict },
       curves: path.join('experiment', RUN_DIR, CURVES_FILE),
       overlays,
       scoreThreshold: o.scoreThreshold ?? d.scoreThreshold,
@@ -277,6 +302,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     synth: s.synth,
     weaken: s.weaken,
     ...(result.secondsByStage ?? { experiment: result.seconds }),
+    teacher: s.teacher,
     predict: s.predict,
     report: s.report,
   };

@@ -25,7 +25,15 @@ export interface ReportData {
     labels: Record<'tag' | 'point' | 'box', number>;
     cost: number;
   };
-  teacher: { checkpoint: string; config: string | null; description: string };
+  teacher: {
+    checkpoint: string;
+    config: string | null;
+    description: string;
+    /** Mean IoU of SAM's top-ranked mask with the true mask, per label kind, over every prepared label. */
+    iou?: Record<'point' | 'box', { labels: number; meanIou: number }>;
+    /** A few training scenes: SAM's masks with the prompts, and the true masks (paths relative to the report). */
+    views?: { name: string; kind: string; teacher: string; truth: string; labels: number }[];
+  };
   config: { file: string; model: string; settings: Record<string, unknown> };
   result: ExperimentResult;
   /** Seconds per stage over every call (synth, weaken, prepare, train, eval, predict, report ...). */
@@ -139,6 +147,8 @@ export function renderReport(d: ReportData): string {
     `<p>The teacher turned ${r.prepare.labels} point and box labels on ${r.prepare.images} images into three ` +
       `candidate masks each; tag images get their points from the student's CAMs during training.</p>`,
 
+    ...teacherSection(d),
+
     '<h2>Mask AP on the val scenes (COCO segm, in %)</h2>',
     '<table>',
     row(['stat', 'value', 'meaning'], true),
@@ -188,10 +198,46 @@ export function renderReport(d: ReportData): string {
   return parts.join('\n') + '\n';
 }
 
+function teacherSection(d: ReportData): string[] {
+  const t = d.teacher;
+  if (!t.iou && !t.views?.length) return [];
+  const e = escapeHtml;
+  return [
+    '<h2>What the teacher gave</h2>',
+    ...(t.iou
+      ? [
+          '<table>',
+          row(['label kind', 'labels', "mean IoU of SAM's top-ranked mask with the true mask"], true),
+          ...(['point', 'box'] as const).map((k) =>
+            row([
+              k,
+              `${t.iou![k].labels}`,
+              Number.isFinite(t.iou![k].meanIou) ? t.iou![k].meanIou.toFixed(3) : '&ndash;',
+            ]),
+          ),
+          '</table>',
+        ]
+      : []),
+    '<p>Training scenes: left, the mask SAM ranks first for each label (the student learns from all three, ' +
+      'matched by the lowest cost), with the prompts; right, the true masks with the same prompts.</p>',
+    ...(t.views ?? []).map(
+      (v) =>
+        `<div class="pair"><div>${e(v.name)} (${e(v.kind)})</div>` +
+        `<img src="${href(v.teacher)}" alt="teacher masks ${e(v.name)}"> ` +
+        `<img src="${href(v.truth)}" alt="true masks ${e(v.name)}">` +
+        `<div>${v.labels} labels</div></div>`,
+    ),
+  ];
+}
+
 /** Writes the report atomically after checking that every image it links exists beside it. */
 export async function writeReport(file: string, d: ReportData): Promise<void> {
   const dir = path.dirname(path.resolve(file));
-  const linked = [...(d.curves ? [d.curves] : []), ...d.overlays.flatMap((o) => [o.predicted, o.truth])];
+  const linked = [
+    ...(d.curves ? [d.curves] : []),
+    ...(d.teacher.views ?? []).flatMap((v) => [v.teacher, v.truth]),
+    ...d.overlays.flatMap((o) => [o.predicted, o.truth]),
+  ];
   for (const rel of linked) {
     if (path.isAbsolute(rel)) throw new Error(`report ${file}: ${rel} must be relative to the report`);
     const s = await stat(path.join(dir, rel)).catch(() => null);

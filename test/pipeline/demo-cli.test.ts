@@ -53,7 +53,8 @@ test('wish demo --iterations 2 --json: the last stdout line is the result; the r
   assert.match(r.stderr, /weaken: budget 80 .* 8 tag images .* 4 point images .* 4 box images/);
   const html = await readFile(path.join(out, 'report.html'), 'utf8');
   const srcs = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
-  assert.equal(srcs.length, 1 + 2 * 2);
+  // curves, 2 point + 2 box training scenes (teacher, truth), 2 val scenes (student, truth)
+  assert.equal(srcs.length, 1 + 4 * 2 + 2 * 2);
   for (const s of srcs) {
     assert.ok(!path.isAbsolute(s), s);
     assert.ok((await stat(path.join(out, s))).isFile(), s);

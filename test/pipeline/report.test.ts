@@ -40,6 +40,16 @@ function fakeData(): ReportData {
       checkpoint: 'models/teacher/teacher.safetensors',
       config: 'models/teacher/teacher.json',
       description: 'tiny',
+      iou: { point: { labels: 8, meanIou: 0.5734 }, box: { labels: 9, meanIou: NaN } },
+      views: [
+        {
+          name: '000004',
+          kind: 'box',
+          teacher: 'teacher/000004.png',
+          truth: 'teacher/000004-truth.png',
+          labels: 3,
+        },
+      ],
     },
     config: { file: 'configs/demo.json', model: 'cpu-small', settings: { iterations: 40 } },
     result,
@@ -61,7 +71,13 @@ function fakeData(): ReportData {
 
 async function folderWithImages(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wish-report-'));
-  for (const f of ['run/curves.png', 'predict/overlays/000000.png', 'predict/truth/000000.png']) {
+  for (const f of [
+    'run/curves.png',
+    'teacher/000004.png',
+    'teacher/000004-truth.png',
+    'predict/overlays/000000.png',
+    'predict/truth/000000.png',
+  ]) {
     await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
     await writeFile(path.join(dir, f), 'png');
   }
@@ -86,7 +102,16 @@ test('the report holds every stat, links existing files relatively, escapes text
   }
   assert.match(html, /Mask AP <b>1\.12<\/b> \(AP50 2\.12, AP75 3\.12\)/);
   const srcs = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
-  assert.deepEqual(srcs, ['run/curves.png', 'predict/overlays/000000.png', 'predict/truth/000000.png']);
+  assert.deepEqual(srcs, [
+    'teacher/000004.png',
+    'teacher/000004-truth.png',
+    'run/curves.png',
+    'predict/overlays/000000.png',
+    'predict/truth/000000.png',
+  ]);
+  // The teacher's mean IoU per kind (no box label scored: a dash).
+  assert.match(html, /<td>point<\/td><td>8<\/td><td>0\.573<\/td>/);
+  assert.match(html, /<td>box<\/td><td>9<\/td><td>&ndash;<\/td>/);
   for (const s of srcs) assert.ok((await stat(path.join(dir, s))).isFile(), s);
   assert.match(html, /<title>demo &lt;test&gt; &amp; &quot;report&quot;<\/title>/);
   assert.ok(html.includes('node bin/wish.js demo --out runs/demo --seed 3'));
