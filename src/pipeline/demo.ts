@@ -92,6 +92,8 @@ export interface DemoSummary {
   stats: Record<string, number>;
   iterations: number;
   labels: KindCounts;
+  /** Mean IoU of the teacher's top-ranked mask with the true mask, per label kind. */
+  teacherIou: { point: number; box: number };
   secondsByStage: Record<string, number>;
   /** Per-iteration time breakdown of training. */
   times: ExperimentResult['times'];
@@ -314,6 +316,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     stats: result.stats,
     iterations: result.iterations,
     labels: weak.counts,
+    teacherIou: { point: teacher.iou.point.meanIou, box: teacher.iou.box.meanIou },
     secondsByStage,
     times: result.times,
     out,

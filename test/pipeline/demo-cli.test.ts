@@ -50,6 +50,8 @@ test('wish demo --iterations 2 --json: the last stdout line is the result; the r
   assert.equal(j.iterations, 2);
   const labels = j.labels as { images: Record<string, number> };
   assert.deepEqual(labels.images, { tag: 8, point: 4, box: 4 });
+  const iou = j.teacherIou as Record<string, number>;
+  assert.ok(iou.point > 0 && iou.point <= 1 && iou.box > 0 && iou.box <= 1, JSON.stringify(iou));
   assert.match(r.stderr, /weaken: budget 80 .* 8 tag images .* 4 point images .* 4 box images/);
   const html = await readFile(path.join(out, 'report.html'), 'utf8');
   const srcs = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
