@@ -309,3 +309,20 @@ async function listBytes(dir: string): Promise<Record<string, string>> {
   await walk(dir, '');
   return out;
 }
+
+test('texture kinds are an option: solid alone gives flat fills; unknown kinds are refused', () => {
+  for (let i = 0; i < 5; i++) {
+    const scene = generateScene(4, i, { textures: ['solid'], blobs: [0, 0], lines: [0, 0] });
+    assert.ok(scene.instances.length > 0);
+    for (const inst of scene.instances) assert.equal(inst.texture.kind, 'solid');
+    // a flat instance: every visible pixel has one colour
+    const inst = scene.instances[scene.instances.length - 1];
+    const colours = new Set<string>();
+    inst.mask.forEach((v, p) => {
+      if (v) colours.add(Array.from(scene.image.subarray(p * 3, p * 3 + 3)).join(','));
+    });
+    assert.equal(colours.size, 1);
+  }
+  assert.throws(() => generateScene(4, 0, { textures: [] }), /at least one texture/);
+  assert.throws(() => generateScene(4, 0, { textures: ['plaid' as never] }), /unknown texture "plaid"/);
+});

@@ -3,6 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { Command } from 'commander';
 import { SYNTH_DEFAULTS } from '../../data/synth/scene.ts';
 import { DEFAULT_CLASSES, parseClasses, SHAPE_CLASSES } from '../../data/synth/shapes.ts';
+import { TEXTURE_KINDS, type TextureKind } from '../../data/synth/textures.ts';
 import { ANNOTATIONS_FILE, writeSynthDataset } from '../../data/synth/write.ts';
 
 function int(name: string) {
@@ -38,6 +39,12 @@ export function register(program: Command): Command {
       int('--max-instances'),
       SYNTH_DEFAULTS.maxInstances,
     )
+    .option(
+      '--textures <list>',
+      `fills for shapes and background, from: ${TEXTURE_KINDS.join(', ')} ('solid' alone: flat colours)`,
+      TEXTURE_KINDS.join(','),
+    )
+    .option('--no-clutter', 'no distractor blobs and lines on the background')
     .option('--force', 'replace --out if it exists and is not empty')
     .action(
       async (o: {
@@ -48,9 +55,15 @@ export function register(program: Command): Command {
         classes: string;
         minInstances: number;
         maxInstances: number;
+        textures: string;
+        clutter: boolean;
         force?: boolean;
       }) => {
         const classes = parseClasses(o.classes);
+        const textures = o.textures.split(',').map((t) => t.trim()) as TextureKind[];
+        const unknown = textures.filter((t) => !TEXTURE_KINDS.includes(t));
+        if (unknown.length > 0)
+          throw new Error(`--textures: unknown ${unknown.join(', ')} (known: ${TEXTURE_KINDS.join(', ')})`);
         const bar =
           o.images >= 50
             ? new SingleBar(
@@ -72,6 +85,8 @@ export function register(program: Command): Command {
             classes,
             minInstances: o.minInstances,
             maxInstances: o.maxInstances,
+            textures,
+            ...(o.clutter ? {} : { blobs: [0, 0] as [number, number], lines: [0, 0] as [number, number] }),
             force: o.force,
             onProgress: (done) => {
               if (done % 10 === 0 || done === o.images) {

@@ -10,7 +10,14 @@ import {
   type ShapeClass,
   type ShapePlacement,
 } from './shapes.ts';
-import { paintTexture, randomColour, randomTexture, type Texture } from './textures.ts';
+import {
+  paintTexture,
+  randomColour,
+  randomTexture,
+  TEXTURE_KINDS,
+  type Texture,
+  type TextureKind,
+} from './textures.ts';
 
 export interface SynthOptions {
   size: number; // square images, pixels
@@ -25,6 +32,8 @@ export interface SynthOptions {
   minVisibleFraction: number; // of the instance's unoccluded (in-image) area
   blobs: [number, number]; // clutter counts (min, max)
   lines: [number, number];
+  /** Fills drawn for instances and background (default all; 'solid' alone gives flat-colour scenes). */
+  textures: readonly TextureKind[];
 }
 
 export const SYNTH_DEFAULTS: SynthOptions = {
@@ -40,6 +49,7 @@ export const SYNTH_DEFAULTS: SynthOptions = {
   minVisibleFraction: 0.35,
   blobs: [2, 6],
   lines: [1, 4],
+  textures: TEXTURE_KINDS,
 };
 
 export interface SynthInstance {
@@ -75,6 +85,8 @@ export function resolveOptions(partial: Partial<SynthOptions> = {}): SynthOption
   }
   if (!(o.minVisibleFraction >= 0 && o.minVisibleFraction <= 1)) bad('minVisibleFraction must be in [0, 1]');
   if (!(o.maxClassesPerImage >= 1)) bad('maxClassesPerImage must be >= 1');
+  if (o.textures.length < 1) bad('need at least one texture kind');
+  for (const t of o.textures) if (!TEXTURE_KINDS.includes(t)) bad(`unknown texture "${t}"`);
   return o;
 }
 
@@ -97,7 +109,7 @@ export function generateScene(seed: number, index: number, options: Partial<Synt
 
   // Background: a low-contrast texture over the whole frame.
   for (let i = 0; i < S * S; i++) scratch[i] = i;
-  paintTexture(randomTexture(rng, S, rng.range(0.08, 0.3)), image, S, scratch, S * S);
+  paintTexture(randomTexture(rng, S, rng.range(0.08, 0.3), o.textures), image, S, scratch, S * S);
   paintClutter(rng, o, image, scratch);
 
   // Instances, back to front. owner[p] = index of the instance visible at p, -1 = background.
@@ -112,7 +124,7 @@ export function generateScene(seed: number, index: number, options: Partial<Synt
   const n = rng.int(o.minInstances, o.maxInstances);
   for (let k = 0; k < n; k++) {
     const classId = rng.pick(imageClasses);
-    const texture = randomTexture(rng, S, rng.range(0.3, 0.8));
+    const texture = randomTexture(rng, S, rng.range(0.3, 0.8), o.textures);
     for (let attempt = 0; attempt < 30; attempt++) {
       const shape = randomPlacement(rng, o, o.classes[classId], placed);
       const count = rasterizeShape(shape, S, S, scratch);
@@ -190,7 +202,7 @@ function paintClutter(rng: Rng, o: SynthOptions, image: Uint8Array, scratch: Int
       angle: rng.range(0, 2 * Math.PI),
     };
     const count = rasterizeShape(shape, S, S, scratch);
-    paintTexture(randomTexture(rng, S, 0.4), image, S, scratch, count);
+    paintTexture(randomTexture(rng, S, 0.4, o.textures), image, S, scratch, count);
   }
   const lines = rng.int(o.lines[0], o.lines[1]);
   for (let l = 0; l < lines; l++) {

@@ -52,8 +52,13 @@ function partner(rng: Rng, a: Rgb, contrast: number): Rgb {
  * A random fill. `contrast` in (0, 1] scales how different the two colours of a pattern are
  * (backgrounds use a lower contrast than instances).
  */
-export function randomTexture(rng: Rng, size: number, contrast = 0.5): Texture {
-  const kind = rng.pick(TEXTURE_KINDS);
+export function randomTexture(
+  rng: Rng,
+  size: number,
+  contrast = 0.5,
+  kinds: readonly TextureKind[] = TEXTURE_KINDS,
+): Texture {
+  const kind = rng.pick(kinds);
   const a = randomColour(rng);
   const b = partner(rng, a, contrast);
   const angle = rng.range(0, Math.PI);
