@@ -27,43 +27,53 @@ export interface SamGeometry {
 /** Logit given to points outside the original image (augmentation padding): surely background. */
 export const OUTSIDE_LOGIT = -1e4;
 
-interface Taps {
-  index: Tensor; // [n, P, 2, 4] int64 low-res indices per axis (x, y)
-  weight: Tensor; // [n, P, 2, 4]
-}
-
 /**
- * Both axes of the postprocess chain at once. pos [n, P, 2]: continuous (x, y) in the original frame
- * (pixel i covers [i, i+1)); orig = (W, H), input = (newW, newH), L = imgSize, r = low-res size.
+ * One axis of the postprocess chain at continuous original-frame positions (pixel i covers [i, i+1)):
+ * for each position, 4 low-res indices and their weights written at out[4p .. 4p+3]. orig = W (or H),
+ * input = newW (newH), L = imgSize, r = low-res size. Plain double arithmetic, in the order a float64
+ * tensor version would do it (so the same values); a few thousand points per call, where ~25 small
+ * tensor ops per call would cost more than the arithmetic.
  */
-function taps(pos: Tensor, orig: [number, number], input: [number, number], L: number, r: number): Taps {
-  const opts = { dtype: pos.dtype, device: pos.device };
-  // Second resize (cropped L-grid -> original), as interpolate: source = (out + 0.5) * in / out - 0.5.
-  const s = pos
-    .mul(torch.tensor([input[0] / orig[0], input[1] / orig[1]], opts))
-    .sub(0.5)
-    .clampMin(0);
-  const last = torch.tensor([input[0] - 1, input[1] - 1], opts);
-  const k0 = s.floor().minimum(last);
-  const k1 = k0.add(1).minimum(last);
-  const f = s.sub(k0).clamp(0, 1);
-  // First resize (low-res r -> L) read at each L-grid index k: two low-res taps and the weight of the second.
-  const first = (k: Tensor): [Tensor, Tensor, Tensor] => {
-    const t = k
-      .add(0.5)
-      .mul(r / L)
-      .sub(0.5)
-      .clampMin(0);
-    const j0 = t.floor().clampMax(r - 1);
-    return [j0, j0.add(1).clampMax(r - 1), t.sub(j0).clamp(0, 1)];
+function axisTaps(
+  pos: Float64Array,
+  stride: number,
+  offset: number,
+  orig: number,
+  input: number,
+  L: number,
+  r: number,
+  index: Int32Array,
+  weight: Float64Array,
+): void {
+  const scale = input / orig;
+  const last = input - 1;
+  const lowScale = r / L;
+  // First resize (low-res r -> L) read at L-grid index k: two low-res taps and the weight of the second.
+  const first = (k: number, out: number): void => {
+    const t = Math.max((k + 0.5) * lowScale - 0.5, 0);
+    const j0 = Math.min(Math.floor(t), r - 1);
+    index[out] = j0;
+    index[out + 1] = Math.min(j0 + 1, r - 1);
+    weight[out + 1] = Math.min(Math.max(t - j0, 0), 1); // g, the second tap's share
   };
-  const [a0, a1, g0] = first(k0);
-  const [b0, b1, g1] = first(k1);
-  const wk0 = f.rsub(1);
-  return {
-    index: torch.stack([a0, a1, b0, b1], -1).long(),
-    weight: torch.stack([wk0.mul(g0.rsub(1)), wk0.mul(g0), f.mul(g1.rsub(1)), f.mul(g1)], -1),
-  };
+  const n = pos.length / stride;
+  for (let p = 0; p < n; p++) {
+    // Second resize (cropped L-grid -> original), as interpolate: source = (out + 0.5) * in / out - 0.5.
+    const s = Math.max(pos[p * stride + offset] * scale - 0.5, 0);
+    const k0 = Math.min(Math.floor(s), last);
+    const k1 = Math.min(k0 + 1, last);
+    const f = Math.min(Math.max(s - k0, 0), 1);
+    const o = 4 * p;
+    first(k0, o);
+    first(k1, o + 2);
+    const g0 = weight[o + 1];
+    const g1 = weight[o + 3];
+    const wk0 = 1 - f;
+    weight[o] = wk0 * (1 - g0);
+    weight[o + 1] = wk0 * g0;
+    weight[o + 2] = f * (1 - g1);
+    weight[o + 3] = f * g1;
+  }
 }
 
 /** Original-frame coordinates [..., 2] of normalised augmented-frame points coords [..., 2]. */
@@ -111,33 +121,50 @@ export function sampleSamLogits(
   const L = geometry.imgSize;
   const P = c[1];
   return torch.tidy(() => {
-    const pts = coords.to('float64'); // composed maps in double, like the frame maps themselves
-    const [x, y] = toOriginalFrame(pts, frame); // [n, P]
-    const pos = torch.stack([x, y], -1); // [n, P, 2]
-    const tp = taps(pos, [W, H], [w, h], L, r);
-    // 16 taps per point: flat index iy * r + ix into one r x r map, weight wy * wx.
-    const ix = tp.index.select(2, 0);
-    const iy = tp.index.select(2, 1);
     const n = c[0];
-    const within = iy
-      .mul(r)
-      .unsqueeze(-1)
-      .add(ix.unsqueeze(-2))
-      .reshape(n, 1, P * 16);
-    const wx = tp.weight.select(2, 0);
-    const wy = tp.weight.select(2, 1);
-    const wts = wy.unsqueeze(-1).mul(wx.unsqueeze(-2)).reshape(n, 1, P, 16).to(lowRes.dtype);
-    const inside = pos
-      .ge(0)
-      .logicalAnd(pos.lt(torch.tensor([W, H], { dtype: 'float64', device: pos.device })))
-      .all(-1)
-      .unsqueeze(1); // [n, 1, P]
+    // Composed maps in double, like the frame maps themselves: original-frame (x, y) of every point.
+    const pts = coords.to('float64').toTypedArray() as Float64Array; // [n * P * 2]
+    const pos = new Float64Array(n * P * 2);
+    for (let i = 0; i < n * P; i++) {
+      pos[2 * i] = (pts[2 * i] * frame.dstWidth - frame.tx) / frame.sx;
+      pos[2 * i + 1] = (pts[2 * i + 1] * frame.dstHeight - frame.ty) / frame.sy;
+    }
+    const ix = new Int32Array(n * P * 4);
+    const iy = new Int32Array(n * P * 4);
+    const wx = new Float64Array(n * P * 4);
+    const wy = new Float64Array(n * P * 4);
+    axisTaps(pos, 2, 0, W, w, L, r, ix, wx);
+    axisTaps(pos, 2, 1, H, h, L, r, iy, wy);
+    // 16 taps per point: flat index iy * r + ix into one r x r map, weight wy * wx (in lowRes's dtype).
+    const within = new Int32Array(n * P * 16);
+    const wts = lowRes.dtype === 'float64' ? new Float64Array(n * P * 16) : new Float32Array(n * P * 16);
+    const inside = new Uint8Array(n * P);
+    for (let p = 0; p < n * P; p++) {
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          within[16 * p + 4 * i + j] = iy[4 * p + i] * r + ix[4 * p + j];
+          wts[16 * p + 4 * i + j] = wy[4 * p + i] * wx[4 * p + j];
+        }
+      }
+      const x = pos[2 * p];
+      const y = pos[2 * p + 1];
+      inside[p] = x >= 0 && x < W && y >= 0 && y < H ? 1 : 0;
+    }
+    const device = lowRes.device;
+    const mask = torch.fromTypedArray(inside, [n, 1, P], { dtype: 'bool', device });
     // Dim-0 index_select into the flattened maps (libtorch's gather / index_select along an inner dim is
     // far slower here): row (t, k) starts at (t * K + k) * r * r.
-    const rowStart = torch.arange(T * K, undefined, 1, { dtype: 'int64', device: lowRes.device }).mul(r * r);
-    const index = rowStart.reshape(T, K, 1).add(within); // [T, K, P*16]
-    const vals = lowRes.reshape(-1).indexSelect(0, index.flatten()).reshape(T, K, P, 16).mul(wts).sum(-1); // [T, K, P]
-    return vals.where(inside, OUTSIDE_LOGIT);
+    const rowStart = torch.arange(T * K, undefined, 1, { dtype: 'int64', device }).mul(r * r);
+    const index = rowStart
+      .reshape(T, K, 1)
+      .add(torch.fromTypedArray(within, [n, 1, P * 16], { dtype: 'int64', device })); // [T, K, P*16]
+    const vals = lowRes
+      .reshape(-1)
+      .indexSelect(0, index.flatten())
+      .reshape(T, K, P, 16)
+      .mul(torch.fromTypedArray(wts, [n, 1, P, 16], { device }))
+      .sum(-1); // [T, K, P]
+    return vals.where(mask, OUTSIDE_LOGIT);
   });
 }
 
