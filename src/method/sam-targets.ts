@@ -28,51 +28,35 @@ export interface SamGeometry {
 export const OUTSIDE_LOGIT = -1e4;
 
 /**
- * One axis of the postprocess chain at continuous original-frame positions (pixel i covers [i, i+1)):
- * for each position, 4 low-res indices and their weights written at out[4p .. 4p+3]. orig = W (or H),
- * input = newW (newH), L = imgSize, r = low-res size. Plain double arithmetic, in the order a float64
- * tensor version would do it (so the same values); a few thousand points per call, where ~25 small
- * tensor ops per call would cost more than the arithmetic.
+ * One axis of the postprocess chain at continuous original-frame positions (pixel i covers [i, i+1)).
+ * The second resize (cropped L-grid -> original) reads L-grid indices k0, k1 = k0 + 1 (clamped) with
+ * weights 1 - f, f; the first resize (low-res r -> L) at index k is a linear read of the low-res map at
+ * t(k) = (k + 0.5) r / L - 0.5 (>= 0), clamped to the border. Writes t(k0), t(k1) at out[2p], out[2p + 1]
+ * and f at frac[p]. Plain double arithmetic: a few thousand points, where ~25 small tensor ops per call
+ * would cost more than the arithmetic.
  */
 function axisTaps(
   pos: Float64Array,
-  stride: number,
   offset: number,
   orig: number,
   input: number,
   L: number,
   r: number,
-  index: Int32Array,
-  weight: Float64Array,
+  out: Float64Array,
+  frac: Float64Array,
 ): void {
   const scale = input / orig;
   const last = input - 1;
   const lowScale = r / L;
-  // First resize (low-res r -> L) read at L-grid index k: two low-res taps and the weight of the second.
-  const first = (k: number, out: number): void => {
-    const t = Math.max((k + 0.5) * lowScale - 0.5, 0);
-    const j0 = Math.min(Math.floor(t), r - 1);
-    index[out] = j0;
-    index[out + 1] = Math.min(j0 + 1, r - 1);
-    weight[out + 1] = Math.min(Math.max(t - j0, 0), 1); // g, the second tap's share
-  };
-  const n = pos.length / stride;
+  const n = frac.length;
   for (let p = 0; p < n; p++) {
-    // Second resize (cropped L-grid -> original), as interpolate: source = (out + 0.5) * in / out - 0.5.
-    const s = Math.max(pos[p * stride + offset] * scale - 0.5, 0);
+    // Second resize, as interpolate: source = (out + 0.5) * in / out - 0.5.
+    const s = Math.max(pos[2 * p + offset] * scale - 0.5, 0);
     const k0 = Math.min(Math.floor(s), last);
     const k1 = Math.min(k0 + 1, last);
-    const f = Math.min(Math.max(s - k0, 0), 1);
-    const o = 4 * p;
-    first(k0, o);
-    first(k1, o + 2);
-    const g0 = weight[o + 1];
-    const g1 = weight[o + 3];
-    const wk0 = 1 - f;
-    weight[o] = wk0 * (1 - g0);
-    weight[o + 1] = wk0 * g0;
-    weight[o + 2] = f * (1 - g1);
-    weight[o + 3] = f * g1;
+    frac[p] = Math.min(Math.max(s - k0, 0), 1);
+    out[2 * p] = Math.max((k0 + 0.5) * lowScale - 0.5, 0);
+    out[2 * p + 1] = Math.max((k1 + 0.5) * lowScale - 0.5, 0);
   }
 }
 
@@ -129,41 +113,48 @@ export function sampleSamLogits(
       pos[2 * i] = (pts[2 * i] * frame.dstWidth - frame.tx) / frame.sx;
       pos[2 * i + 1] = (pts[2 * i + 1] * frame.dstHeight - frame.ty) / frame.sy;
     }
-    const ix = new Int32Array(n * P * 4);
-    const iy = new Int32Array(n * P * 4);
-    const wx = new Float64Array(n * P * 4);
-    const wy = new Float64Array(n * P * 4);
-    axisTaps(pos, 2, 0, W, w, L, r, ix, wx);
-    axisTaps(pos, 2, 1, H, h, L, r, iy, wy);
-    // 16 taps per point: flat index iy * r + ix into one r x r map, weight wy * wx (in lowRes's dtype).
-    const within = new Int32Array(n * P * 16);
-    const wts = lowRes.dtype === 'float64' ? new Float64Array(n * P * 16) : new Float32Array(n * P * 16);
+    const tx = new Float64Array(n * P * 2);
+    const ty = new Float64Array(n * P * 2);
+    const fx = new Float64Array(n * P);
+    const fy = new Float64Array(n * P);
+    axisTaps(pos, 0, W, w, L, r, tx, fx);
+    axisTaps(pos, 1, H, h, L, r, ty, fy);
+    // The chain is separable: per point, 2 x 2 linear reads of the low-res map (border-clamped, at the
+    // first resize's positions for k0 / k1 of each axis), mixed with the second resize's weights. All
+    // T x K maps of a row are read at the same points: one bilinear grid_sample (border padding) for all
+    // of them, in the maps' dtype (float32: positions good to ~1e-6 low-res pixels; double costs 3.5x).
+    // grid[i, 0, c * P + p] is combination c = 2 * (y uses k1) + (x uses k1) of point p.
+    const grid = new Float64Array(n * 4 * P * 2);
+    const weight = new Float64Array(n * 4 * P);
     const inside = new Uint8Array(n * P);
-    for (let p = 0; p < n * P; p++) {
-      for (let i = 0; i < 4; i++) {
-        for (let j = 0; j < 4; j++) {
-          within[16 * p + 4 * i + j] = iy[4 * p + i] * r + ix[4 * p + j];
-          wts[16 * p + 4 * i + j] = wy[4 * p + i] * wx[4 * p + j];
+    const toGrid = (t: number): number => (2 * t + 1) / r - 1; // align_corners false: pixel t's centre
+    for (let i = 0; i < n; i++) {
+      for (let p = 0; p < P; p++) {
+        const q = i * P + p;
+        for (let cy = 0; cy < 2; cy++) {
+          for (let cx = 0; cx < 2; cx++) {
+            const cIdx = (i * 4 + 2 * cy + cx) * P + p;
+            grid[2 * cIdx] = toGrid(tx[2 * q + cx]);
+            grid[2 * cIdx + 1] = toGrid(ty[2 * q + cy]);
+            weight[cIdx] = (cy ? fy[q] : 1 - fy[q]) * (cx ? fx[q] : 1 - fx[q]);
+          }
         }
+        const x = pos[2 * q];
+        const y = pos[2 * q + 1];
+        inside[q] = x >= 0 && x < W && y >= 0 && y < H ? 1 : 0;
       }
-      const x = pos[2 * p];
-      const y = pos[2 * p + 1];
-      inside[p] = x >= 0 && x < W && y >= 0 && y < H ? 1 : 0;
     }
     const device = lowRes.device;
+    const maps = (n === 1 ? lowRes.reshape(1, T * K, r, r) : lowRes).double(); // [n, T*K / K, r, r]
+    const read = torch.gridSample(maps, torch.fromTypedArray(grid, [n, 1, 4 * P, 2], { device }), {
+      paddingMode: 'border',
+      alignCorners: false,
+    }); // [n, T*K / K, 1, 4P]
+    const vals = read
+      .reshape(T, K, 4, P)
+      .mul(torch.fromTypedArray(weight, [n, 1, 4, P], { dtype: lowRes.dtype, device }))
+      .sum(2); // [T, K, P]
     const mask = torch.fromTypedArray(inside, [n, 1, P], { dtype: 'bool', device });
-    // Dim-0 index_select into the flattened maps (libtorch's gather / index_select along an inner dim is
-    // far slower here): row (t, k) starts at (t * K + k) * r * r.
-    const rowStart = torch.arange(T * K, undefined, 1, { dtype: 'int64', device }).mul(r * r);
-    const index = rowStart
-      .reshape(T, K, 1)
-      .add(torch.fromTypedArray(within, [n, 1, P * 16], { dtype: 'int64', device })); // [T, K, P*16]
-    const vals = lowRes
-      .reshape(-1)
-      .indexSelect(0, index.flatten())
-      .reshape(T, K, P, 16)
-      .mul(torch.fromTypedArray(wts, [n, 1, P, 16], { device }))
-      .sum(-1); // [T, K, P]
     return vals.where(mask, OUTSIDE_LOGIT);
   });
 }
