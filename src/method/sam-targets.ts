@@ -60,6 +60,16 @@ function axisTaps(
   }
 }
 
+// Scratch space for the per-point arithmetic, reused across calls: fresh typed arrays of a few MB per
+// iteration are external memory to V8 and made its collector run far more often (measured: more CPU in
+// GC than in the reads themselves). Every use copies its contents into a tensor before the next call.
+const scratch: ArrayBuffer[] = [];
+function scratchF64(slot: number, length: number): Float64Array {
+  const bytes = length * 8;
+  if ((scratch[slot]?.byteLength ?? 0) < bytes) scratch[slot] = new ArrayBuffer(Math.max(bytes, 1 << 16));
+  return new Float64Array(scratch[slot], 0, length);
+}
+
 /** Original-frame coordinates [..., 2] of normalised augmented-frame points coords [..., 2]. */
 export function toOriginalFrame(coords: Tensor, frame: FrameMap): [Tensor, Tensor] {
   const x = coords.select(-1, 0).mul(frame.dstWidth).sub(frame.tx).div(frame.sx);
@@ -107,16 +117,18 @@ export function sampleSamLogits(
   return torch.tidy(() => {
     const n = c[0];
     // Composed maps in double, like the frame maps themselves: original-frame (x, y) of every point.
-    const pts = coords.to('float64').toTypedArray() as Float64Array; // [n * P * 2]
-    const pos = new Float64Array(n * P * 2);
+    // [n * P * 2]; float32 -> double below is exact, as to('float64') would be.
+    const pts =
+      coords.dtype === 'float64' ? (coords.toTypedArray() as Float64Array) : coords.toFloat32Array();
+    const pos = scratchF64(0, n * P * 2);
     for (let i = 0; i < n * P; i++) {
       pos[2 * i] = (pts[2 * i] * frame.dstWidth - frame.tx) / frame.sx;
       pos[2 * i + 1] = (pts[2 * i + 1] * frame.dstHeight - frame.ty) / frame.sy;
     }
-    const tx = new Float64Array(n * P * 2);
-    const ty = new Float64Array(n * P * 2);
-    const fx = new Float64Array(n * P);
-    const fy = new Float64Array(n * P);
+    const tx = scratchF64(1, n * P * 2);
+    const ty = scratchF64(2, n * P * 2);
+    const fx = scratchF64(3, n * P);
+    const fy = scratchF64(4, n * P);
     axisTaps(pos, 0, W, w, L, r, tx, fx);
     axisTaps(pos, 1, H, h, L, r, ty, fy);
     // The chain is separable: per point, 2 x 2 linear reads of the low-res map (border-clamped, at the
@@ -124,9 +136,9 @@ export function sampleSamLogits(
     // T x K maps of a row are read at the same points: one bilinear grid_sample (border padding) for all
     // of them, in the maps' dtype (float32: positions good to ~1e-6 low-res pixels; double costs 3.5x).
     // grid[i, 0, c * P + p] is combination c = 2 * (y uses k1) + (x uses k1) of point p.
-    const grid = new Float64Array(n * 4 * P * 2);
-    const weight = new Float64Array(n * 4 * P);
-    const inside = new Uint8Array(n * P);
+    const grid = scratchF64(5, n * 4 * P * 2);
+    const weight = scratchF64(6, n * 4 * P);
+    const inside = new Uint8Array(scratchF64(7, Math.ceil((n * P) / 8)).buffer, 0, n * P);
     const toGrid = (t: number): number => (2 * t + 1) / r - 1; // align_corners false: pixel t's centre
     for (let i = 0; i < n; i++) {
       for (let p = 0; p < P; p++) {
