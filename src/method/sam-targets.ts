@@ -27,47 +27,43 @@ export interface SamGeometry {
 /** Logit given to points outside the original image (augmentation padding): surely background. */
 export const OUTSIDE_LOGIT = -1e4;
 
-/**
- * One axis of the postprocess chain at continuous original-frame positions (pixel i covers [i, i+1)).
- * The second resize (cropped L-grid -> original) reads L-grid indices k0, k1 = k0 + 1 (clamped) with
- * weights 1 - f, f; the first resize (low-res r -> L) at index k is a linear read of the low-res map at
- * t(k) = (k + 0.5) r / L - 0.5 (>= 0), clamped to the border. Writes t(k0), t(k1) at out[2p], out[2p + 1]
- * and f at frac[p]. Plain double arithmetic: a few thousand points, where ~25 small tensor ops per call
- * would cost more than the arithmetic.
- */
-function axisTaps(
-  pos: Float64Array,
-  offset: number,
-  orig: number,
-  input: number,
-  L: number,
-  r: number,
-  out: Float64Array,
-  frac: Float64Array,
-): void {
-  const scale = input / orig;
-  const last = input - 1;
-  const lowScale = r / L;
-  const n = frac.length;
-  for (let p = 0; p < n; p++) {
-    // Second resize, as interpolate: source = (out + 0.5) * in / out - 0.5.
-    const s = Math.max(pos[2 * p + offset] * scale - 0.5, 0);
-    const k0 = Math.min(Math.floor(s), last);
-    const k1 = Math.min(k0 + 1, last);
-    frac[p] = Math.min(Math.max(s - k0, 0), 1);
-    out[2 * p] = Math.max((k0 + 0.5) * lowScale - 0.5, 0);
-    out[2 * p + 1] = Math.max((k1 + 0.5) * lowScale - 0.5, 0);
-  }
+interface Taps {
+  index: Tensor; // [n, P, 2, 4] int64 low-res indices per axis (x, y)
+  weight: Tensor; // [n, P, 2, 4]
 }
 
-// Scratch space for the per-point arithmetic, reused across calls: fresh typed arrays of a few MB per
-// iteration are external memory to V8 and made its collector run far more often (measured: more CPU in
-// GC than in the reads themselves). Every use copies its contents into a tensor before the next call.
-const scratch: ArrayBuffer[] = [];
-function scratchF64(slot: number, length: number): Float64Array {
-  const bytes = length * 8;
-  if ((scratch[slot]?.byteLength ?? 0) < bytes) scratch[slot] = new ArrayBuffer(Math.max(bytes, 1 << 16));
-  return new Float64Array(scratch[slot], 0, length);
+/**
+ * Both axes of the postprocess chain at once. pos [n, P, 2]: continuous (x, y) in the original frame
+ * (pixel i covers [i, i+1)); orig = (W, H), input = (newW, newH), L = imgSize, r = low-res size.
+ */
+function taps(pos: Tensor, orig: [number, number], input: [number, number], L: number, r: number): Taps {
+  const opts = { dtype: pos.dtype, device: pos.device };
+  // Second resize (cropped L-grid -> original), as interpolate: source = (out + 0.5) * in / out - 0.5.
+  const s = pos
+    .mul(torch.tensor([input[0] / orig[0], input[1] / orig[1]], opts))
+    .sub(0.5)
+    .clampMin(0);
+  const last = torch.tensor([input[0] - 1, input[1] - 1], opts);
+  const k0 = s.floor().minimum(last);
+  const k1 = k0.add(1).minimum(last);
+  const f = s.sub(k0).clamp(0, 1);
+  // First resize (low-res r -> L) read at each L-grid index k: two low-res taps and the weight of the second.
+  const first = (k: Tensor): [Tensor, Tensor, Tensor] => {
+    const t = k
+      .add(0.5)
+      .mul(r / L)
+      .sub(0.5)
+      .clampMin(0);
+    const j0 = t.floor().clampMax(r - 1);
+    return [j0, j0.add(1).clampMax(r - 1), t.sub(j0).clamp(0, 1)];
+  };
+  const [a0, a1, g0] = first(k0);
+  const [b0, b1, g1] = first(k1);
+  const wk0 = f.rsub(1);
+  return {
+    index: torch.stack([a0, a1, b0, b1], -1).long(),
+    weight: torch.stack([wk0.mul(g0.rsub(1)), wk0.mul(g0), f.mul(g1.rsub(1)), f.mul(g1)], -1),
+  };
 }
 
 /** Original-frame coordinates [..., 2] of normalised augmented-frame points coords [..., 2]. */
@@ -115,59 +111,33 @@ export function sampleSamLogits(
   const L = geometry.imgSize;
   const P = c[1];
   return torch.tidy(() => {
+    const pts = coords.to('float64'); // composed maps in double, like the frame maps themselves
+    const [x, y] = toOriginalFrame(pts, frame); // [n, P]
+    const pos = torch.stack([x, y], -1); // [n, P, 2]
+    const tp = taps(pos, [W, H], [w, h], L, r);
+    // 16 taps per point: flat index iy * r + ix into one r x r map, weight wy * wx.
+    const ix = tp.index.select(2, 0);
+    const iy = tp.index.select(2, 1);
     const n = c[0];
-    // Composed maps in double, like the frame maps themselves: original-frame (x, y) of every point.
-    // [n * P * 2]; float32 -> double below is exact, as to('float64') would be.
-    const pts =
-      coords.dtype === 'float64' ? (coords.toTypedArray() as Float64Array) : coords.toFloat32Array();
-    const pos = scratchF64(0, n * P * 2);
-    for (let i = 0; i < n * P; i++) {
-      pos[2 * i] = (pts[2 * i] * frame.dstWidth - frame.tx) / frame.sx;
-      pos[2 * i + 1] = (pts[2 * i + 1] * frame.dstHeight - frame.ty) / frame.sy;
-    }
-    const tx = scratchF64(1, n * P * 2);
-    const ty = scratchF64(2, n * P * 2);
-    const fx = scratchF64(3, n * P);
-    const fy = scratchF64(4, n * P);
-    axisTaps(pos, 0, W, w, L, r, tx, fx);
-    axisTaps(pos, 1, H, h, L, r, ty, fy);
-    // The chain is separable: per point, 2 x 2 linear reads of the low-res map (border-clamped, at the
-    // first resize's positions for k0 / k1 of each axis), mixed with the second resize's weights. All
-    // T x K maps of a row are read at the same points: one bilinear grid_sample (border padding) for all
-    // of them, in the maps' dtype (float32: positions good to ~1e-6 low-res pixels; double costs 3.5x).
-    // grid[i, 0, c * P + p] is combination c = 2 * (y uses k1) + (x uses k1) of point p.
-    const grid = scratchF64(5, n * 4 * P * 2);
-    const weight = scratchF64(6, n * 4 * P);
-    const inside = new Uint8Array(scratchF64(7, Math.ceil((n * P) / 8)).buffer, 0, n * P);
-    const toGrid = (t: number): number => (2 * t + 1) / r - 1; // align_corners false: pixel t's centre
-    for (let i = 0; i < n; i++) {
-      for (let p = 0; p < P; p++) {
-        const q = i * P + p;
-        for (let cy = 0; cy < 2; cy++) {
-          for (let cx = 0; cx < 2; cx++) {
-            const cIdx = (i * 4 + 2 * cy + cx) * P + p;
-            grid[2 * cIdx] = toGrid(tx[2 * q + cx]);
-            grid[2 * cIdx + 1] = toGrid(ty[2 * q + cy]);
-            weight[cIdx] = (cy ? fy[q] : 1 - fy[q]) * (cx ? fx[q] : 1 - fx[q]);
-          }
-        }
-        const x = pos[2 * q];
-        const y = pos[2 * q + 1];
-        inside[q] = x >= 0 && x < W && y >= 0 && y < H ? 1 : 0;
-      }
-    }
-    const device = lowRes.device;
-    const maps = (n === 1 ? lowRes.reshape(1, T * K, r, r) : lowRes).double(); // [n, T*K / K, r, r]
-    const read = torch.gridSample(maps, torch.fromTypedArray(grid, [n, 1, 4 * P, 2], { device }), {
-      paddingMode: 'border',
-      alignCorners: false,
-    }); // [n, T*K / K, 1, 4P]
-    const vals = read
-      .reshape(T, K, 4, P)
-      .mul(torch.fromTypedArray(weight, [n, 1, 4, P], { dtype: lowRes.dtype, device }))
-      .sum(2); // [T, K, P]
-    const mask = torch.fromTypedArray(inside, [n, 1, P], { dtype: 'bool', device });
-    return vals.where(mask, OUTSIDE_LOGIT);
+    const within = iy
+      .mul(r)
+      .unsqueeze(-1)
+      .add(ix.unsqueeze(-2))
+      .reshape(n, 1, P * 16);
+    const wx = tp.weight.select(2, 0);
+    const wy = tp.weight.select(2, 1);
+    const wts = wy.unsqueeze(-1).mul(wx.unsqueeze(-2)).reshape(n, 1, P, 16).to(lowRes.dtype);
+    const inside = pos
+      .ge(0)
+      .logicalAnd(pos.lt(torch.tensor([W, H], { dtype: 'float64', device: pos.device })))
+      .all(-1)
+      .unsqueeze(1); // [n, 1, P]
+    // Dim-0 index_select into the flattened maps (libtorch's gather / index_select along an inner dim is
+    // far slower here): row (t, k) starts at (t * K + k) * r * r.
+    const rowStart = torch.arange(T * K, undefined, 1, { dtype: 'int64', device: lowRes.device }).mul(r * r);
+    const index = rowStart.reshape(T, K, 1).add(within); // [T, K, P*16]
+    const vals = lowRes.reshape(-1).indexSelect(0, index.flatten()).reshape(T, K, P, 16).mul(wts).sum(-1); // [T, K, P]
+    return vals.where(inside, OUTSIDE_LOGIT);
   });
 }
 
