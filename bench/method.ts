@@ -10,6 +10,14 @@
 //        [--targets 4] [--classes 4] [--iters 20] [--target-kind frame|lowres] [--with-model] [--share]
 // --with-model also times whole cpu-small training steps (the real model's forward, this loss, one backward)
 // and reports matching + loss as a share of the step.
+// --train <run config.json> instead runs real training iterations as src/train/trainer.ts does them (its
+// data: e.g. the oracle teacher on `wish synth` + `wish weaken` output; batches, augmentation, tag images'
+// CAM -> SAM point targets, forward, wishLoss + reading every term, backward, clip, AdamW) with the loss's
+// warm-up off, and reports the trainer's phases and matchLoss (wishLoss + the terms' reads) as a share of
+// the iteration: the median over iterations of the per-iteration ratio, of wall time and of CPU time.
+// Threads: the engine's (WISH_NUM_THREADS). --frozen keeps the model (learning rate 0) so that two versions
+// compare on the same targets. Example:
+//   WISH_NUM_THREADS=1 npm run bench:method -- --train configs/cpu-small.json --iters 40 [--share] [--frozen]
 // The last line is JSON. The default is the cpu-small shape (96 px images, 24 x 24 masks, 3 decoder
 // layers + the initial prediction); `--points 12544 --mask 64 --layers 10` is a paper-sized point count.
 import { availableParallelism, loadavg } from 'node:os';
@@ -19,6 +27,11 @@ import { Presets, SingleBar } from 'cli-progress';
 import * as torch from '../src/engine/index.ts';
 import type { Tensor } from '../src/engine/index.ts';
 import { identityMap } from '../src/data/augment/frame-map.ts';
+import { AdamW } from '../src/engine/optim/index.ts';
+import { loadRunConfig } from '../src/train/config.ts';
+import { setupRunData } from '../src/train/setup.ts';
+import { mix32 } from '../src/data/synth/rng.ts';
+import { BatchSource, tagTargets } from '../src/train/batches.ts';
 import { buildModel } from '../src/model/build.ts';
 import { cpuSmall } from '../src/model/configs.ts';
 import {
@@ -45,8 +58,19 @@ const { values: args } = parseArgs({
     'target-kind': { type: 'string', default: 'frame' },
     'with-model': { type: 'boolean', default: false },
     share: { type: 'boolean', default: false },
+    train: { type: 'string' },
+    frozen: { type: 'boolean', default: false },
   },
 });
+if (args.train !== undefined) {
+  // Real training steps instead of the synthetic shapes below (see trainSteps).
+  const iterations = Number(args.iters);
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new Error(`--iters must be a positive integer, got ${args.iters}`);
+  await trainSteps(args.train, iterations, args.share, args.frozen);
+  process.exit(0);
+}
+delete (args as Record<string, unknown>).train;
 const kind = args['target-kind'];
 if (kind !== 'frame' && kind !== 'lowres')
   throw new Error(`--target-kind must be frame or lowres, got ${kind}`);
@@ -263,4 +287,148 @@ function modelSteps(): { forward: number; loss: number; backward: number; share:
     share: median(parts.share),
     cpuShare: median(cpuShare),
   };
+}
+
+/**
+ * Training iterations as the trainer runs them (its phases, timed the same way), on the run config's data
+ * with the loss warm-up off (every term from the first iteration). Prints the phases' medians and
+ * matchLoss's share of the iteration (median of per-iteration ratios, wall and CPU), then a JSON line.
+ */
+async function trainSteps(
+  file: string,
+  iterations: number,
+  sharePoints: boolean,
+  frozen: boolean,
+): Promise<void> {
+  // (This runs before the module's other helpers are initialised: its own.)
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const c = await loadRunConfig(file);
+  c.loss.warmupIterations = 0;
+  if (sharePoints) c.loss.matcher.sharePointsAcrossLayers = true;
+  const run = await setupRunData(c);
+  torch.manualSeed(c.seed); // as the trainer seeds the model's init
+  const model = buildModel(c.model);
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  // --frozen: learning rate 0, so every run sees the same model and so the same targets (tag images' CAM
+  // points depend on the model): for comparing two versions of the loss on identical work.
+  const lr = frozen ? 0 : c.optimizer.lr;
+  const opt = new AdamW([{ params, lr }], {
+    lr,
+    weightDecay: c.optimizer.weightDecay,
+  });
+  const data = new BatchSource(run.prepared, {
+    inputSize: c.model.inputSize,
+    batchSize: c.batchSize,
+    augment: c.augment,
+    seed: c.seed,
+    cacheImages: true,
+    latents: run.latents,
+    device: c.device,
+  });
+  const samImgSize = run.prepared.manifest.teacher.config.imgSize;
+  const phases = ['data', 'sam', 'forward', 'matchLoss', 'backward', 'optimizer'] as const;
+  type Phase = (typeof phases)[number];
+  const wall: Record<Phase, number[]> = Object.fromEntries(phases.map((k) => [k, []])) as never;
+  const shares: number[] = [];
+  const cpuShares: number[] = [];
+  let samImages = 0;
+  const warm = 3;
+  const progress = new SingleBar(
+    { format: 'bench:method --train {bar} {value}/{total} iterations | ETA {eta}s', hideCursor: true },
+    Presets.shades_classic,
+  );
+  progress.start(warm + iterations, 0);
+  for (let it = 0; it < warm + iterations; it++) {
+    // The trainer's seeding: every draw of iteration `it` depends on (seed, it) only.
+    torch.manualSeed(mix32(c.seed, it));
+    const generator = new torch.Generator(mix32(c.seed ^ 0x10557, it));
+    const times = Object.fromEntries(phases.map((k) => [k, 0])) as Record<Phase, number>;
+    const cpu = { ...times };
+    let tick = performance.now();
+    let tickCpu = cpuMs();
+    const lap = (k: Phase): void => {
+      const now = performance.now();
+      const nowCpu = cpuMs();
+      times[k] += now - tick;
+      cpu[k] += nowCpu - tickCpu;
+      tick = now;
+      tickCpu = nowCpu;
+    };
+    const batch = await data.batch(it);
+    lap('data');
+    model.train();
+    const out = torch.tidy(() => model.forward(batch.images));
+    lap('forward');
+    const owned: Tensor[] = [];
+    const targets: ImageTargets[] = [];
+    for (let b = 0; b < batch.samples.length; b++) {
+      const t = batch.targets[b];
+      if (t) {
+        targets.push(t);
+        continue;
+      }
+      const cams = torch.noGrad(() => out.camMaps.select(0, b).detach());
+      owned.push(cams);
+      const r = await tagTargets(
+        batch.samples[b],
+        cams,
+        run.teacher!,
+        run.latents,
+        samImgSize,
+        c.tagsToPoints,
+      );
+      owned.push(...r.owned);
+      if (r.targets.classes.length > 0) samImages++;
+      targets.push(r.targets);
+    }
+    lap('sam');
+    const loss = wishLoss(out, targets, c.loss, { iteration: it, generator });
+    loss.total.item();
+    for (const v of Object.values(loss.terms)) v.item();
+    lap('matchLoss');
+    loss.total.backward();
+    lap('backward');
+    if (c.gradClip > 0) torch.clipGradNorm(params, c.gradClip).dispose();
+    opt.step();
+    opt.zeroGrad();
+    lap('optimizer');
+    torch.dispose([loss, out, owned]);
+    batch.dispose();
+    if (it >= warm) {
+      for (const k of phases) wall[k].push(times[k]);
+      const sum = (x: Record<Phase, number>): number => phases.reduce((a, k) => a + x[k], 0);
+      shares.push(times.matchLoss / sum(times));
+      cpuShares.push(cpu.matchLoss / sum(cpu));
+    }
+    progress.update(it + 1);
+  }
+  progress.stop();
+  const med = Object.fromEntries(phases.map((k) => [k, median(wall[k])])) as Record<Phase, number>;
+  console.log(
+    `${file}: ${iterations} iterations (after ${warm} warm-up), batch ${c.batchSize}, ${torch.getNumThreads()} threads, ` +
+      `${(samImages / (warm + iterations)).toFixed(2)} tag images with SAM targets per batch, shared matching points: ${sharePoints}`,
+  );
+  console.log(phases.map((k) => `${k} ${med[k].toFixed(1)} ms`).join(', ') + ' (medians, wall)');
+  console.log(
+    `matchLoss = ${(100 * median(shares)).toFixed(1)}% of an iteration (wall), ${(100 * median(cpuShares)).toFixed(1)}% (CPU time); load average ${loadavg()[0].toFixed(1)}`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'method-train',
+      config: file,
+      iterations,
+      threads: torch.getNumThreads(),
+      share_points: sharePoints,
+      frozen,
+      ...Object.fromEntries(phases.map((k) => [`${k}_ms`, Number(med[k].toFixed(2))])),
+      match_loss_share: Number(median(shares).toFixed(4)),
+      match_loss_cpu_share: Number(median(cpuShares).toFixed(4)),
+      load_average: Number(loadavg()[0].toFixed(2)),
+    }),
+  );
+  model.dispose();
 }
