@@ -330,24 +330,28 @@ interface MetricsRecord {
   [k: string]: unknown;
 }
 
-/** Keeps metrics.jsonl's train/eval lines up to `iteration` (rewritten atomically); returns them. */
+/**
+ * Keeps metrics.jsonl's train/eval lines up to `iteration` (rewritten atomically); returns them. A torn
+ * last line (a kill while appending) is dropped; a bad line elsewhere is corruption and an error.
+ */
 async function readMetricsUpTo(file: string, iteration: number): Promise<MetricsRecord[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
-  const rows = text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as MetricsRecord;
-      } catch {
-        throw new Error(`${file}: line ${i + 1} is not JSON`);
-      }
-    })
-    .filter((r) => r.kind !== 'summary' && r.iteration <= iteration);
+  const lines = text.split('\n');
+  const last = lines.map((l) => l.trim() !== '').lastIndexOf(true);
+  const rows: MetricsRecord[] = [];
+  lines.forEach((l, i) => {
+    if (l.trim() === '') return;
+    try {
+      rows.push(JSON.parse(l) as MetricsRecord);
+    } catch {
+      if (i !== last) throw new Error(`${file}: line ${i + 1} is not JSON`);
+    }
+  });
+  const kept = rows.filter((r) => r.kind !== 'summary' && r.iteration <= iteration);
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  await writeFile(tmp, kept.map((r) => JSON.stringify(r) + '\n').join(''));
   await rename(tmp, file);
-  return rows;
+  return kept;
 }
 
 /** True when a checkpoint exists in outDir. */
