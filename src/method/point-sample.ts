@@ -65,8 +65,8 @@ export function uncertainPointCoordsWithRandomness(
         candidates,
       );
       // Unsorted top-k: the chosen set is Mask2Former's, its order does not matter (means over points), and
-      // skipping the sort halves the cost. The most uncertain (largest -|logit|) are the smallest |logit|.
-      const idx = logits.abs().topk(numUncertain, 1, false, false).indices; // [N, U]
+      // skipping the sort halves the cost.
+      const idx = uncertainty(logits).topk(numUncertain, 1, true, false).indices; // [N, U]
       pieces.push(candidates.gather(1, idx.unsqueeze(2).expand(n, numUncertain, 2)));
     }
     if (numRandom > 0) pieces.push(uniformPoints(n, numRandom, generator, device));
