@@ -222,7 +222,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
     const loss = wishLoss(out, targets, c.loss, { iteration: it, generator });
     const total = loss.total.item();
-    const terms = Object.fromEntries(Object.entries(loss.terms).map(([k, v]) => [k, v.item()]));
+    const values = loss.termValues.toFloat32Array(); // one copy for every term
+    const terms = Object.fromEntries(loss.termNames.map((k, i) => [k, values[i]]));
     lap('matchLoss');
     if (!Number.isFinite(total)) throw new Error(`iteration ${it}: the loss is ${total}`);
     loss.total.backward();
@@ -233,7 +234,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const lr = opt.paramGroups[opt.paramGroups.length - 1].lr;
     sched.step();
     lap('optimizer');
-    torch.dispose([loss.total, loss.terms, out, owned]);
+    torch.dispose([loss.total, loss.terms, loss.termValues, out, owned]);
     batch.dispose();
 
     losses.push(total);
