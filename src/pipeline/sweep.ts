@@ -45,6 +45,8 @@ export interface ExperimentRequest {
   threads?: number;
   progress?: boolean;
   log?: (line: string) => void;
+  /** Ctrl-C: training stops after its iteration with a checkpoint and the runner throws. */
+  signal?: AbortSignal;
 }
 
 /** The part of an experiment's result the sweep reads; the whole result is stored in sweep.json. */
@@ -83,6 +85,16 @@ export interface SweepOptions {
   force?: boolean;
   progress?: boolean;
   log?: (line: string) => void;
+  /** Aborting it (Ctrl-C) stops the sweep at the running point's next iteration; rerunning continues. */
+  signal?: AbortSignal;
+}
+
+/** The sweep stopped on its signal; the interrupted point stays 'running' and resumes on the next call. */
+export class SweepStopped extends Error {
+  constructor(readonly point: string) {
+    super(`budget run: stopped during point ${point}; run the same command again to continue`);
+    this.name = 'SweepStopped';
+  }
 }
 
 export interface SweepOutcome {
@@ -309,6 +321,12 @@ async function sweepLocked(
       Object.assign(rec, { status: 'done', result, seconds: (performance.now() - t0) / 1000 });
       delete rec.error;
     } catch (e) {
+      if (o.signal?.aborted) {
+        rec.seconds = (rec.seconds ?? 0) + (performance.now() - t0) / 1000;
+        await save();
+        await writeOutputs(o, state, caption);
+        throw new SweepStopped(p.name);
+      }
       Object.assign(rec, {
         status: 'failed',
         error: (e as Error).message,
@@ -395,6 +413,7 @@ async function runPoint(
     threads: o.threads,
     progress: o.progress,
     log,
+    signal: o.signal,
   });
 }
 

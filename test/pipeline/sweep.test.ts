@@ -17,6 +17,7 @@ import {
   PLOT_PNG,
   POINTS_DIR,
   runSweep,
+  SweepStopped,
   TABLE_JSON,
   TABLE_MD,
   WEAK_FILE,
@@ -227,6 +228,40 @@ describe('runSweep', () => {
     assert.deepEqual(retry.names(), ['t60-p0-b5', 't0-p0-b10']);
     state = await readState('fail');
     assert.ok(Object.values(state.points).every((p) => p.status === 'done' && p.error === undefined));
+  });
+
+  test('Ctrl-C (the signal) stops the sweep on its point, which stays running and resumes on the next call', async () => {
+    const ctrl = new AbortController();
+    const first = new FakeRunner();
+    const stopping = async (o: ExperimentRequest): Promise<ExperimentOutcome> => {
+      if (first.calls.length === 1) {
+        // the second point: Ctrl-C arrives while it trains; the experiment stops at a checkpoint and throws
+        first.calls.push(o);
+        ctrl.abort();
+        throw new Error('stopped at iteration 3 of 10 (fake)');
+      }
+      return first.run(o);
+    };
+    await assert.rejects(runSweep(options('stop', { signal: ctrl.signal }), stopping), (e: Error) => {
+      assert.ok(e instanceof SweepStopped);
+      assert.match(e.message, /stopped during point t60-p0-b5; run the same command again/);
+      return true;
+    });
+    const state = await readState('stop');
+    assert.deepEqual(
+      Object.values(state.points).map((p) => [p.name, p.status]),
+      [
+        ['t120-p0-b0', 'done'],
+        ['t60-p0-b5', 'running'],
+        ['t0-p0-b10', 'pending'],
+      ],
+    );
+    assert.equal(state.points['t60-p0-b5'].error, undefined);
+    await stat(path.join(fx.dir, 'stop', TABLE_MD));
+    assert.ok(!(await readdir(path.join(fx.dir, 'stop'))).includes(LOCK_FILE), 'the lock is released');
+    const rest = new FakeRunner();
+    await runSweep(options('stop'), rest.run);
+    assert.deepEqual(rest.names(), ['t60-p0-b5', 't0-p0-b10']);
   });
 
   test('another budget, config or data is refused with what changed; --force starts over', async () => {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseCosts, parsePair } from '../../data/weak/budget.ts';
 import { runExperiment } from '../../pipeline/experiment.ts';
-import { runSweep } from '../../pipeline/sweep.ts';
+import { runSweep, SweepStopped } from '../../pipeline/sweep.ts';
+import { withInterrupt } from '../interrupt.ts';
 import { loadRunConfig } from '../../train/config.ts';
 import { budgetGroup } from './budget.ts';
 
@@ -118,28 +119,38 @@ export function register(program: Command): Command {
       if (o.grain !== undefined && !(o.grain > 0)) throw new Error(`--grain must be a positive number`);
       const runConfig = await loadRunConfig(o.config);
       const out = path.resolve(o.out);
-      const r = await runSweep(
-        {
-          data: o.data,
-          images: o.images,
-          val: { annotations: o.valData, images: o.valImages ?? path.dirname(path.resolve(o.valData)) },
-          configFile: o.config,
-          runConfig,
-          sam: { checkpoint: o.sam, config: o.samConfig },
-          budget: o.budget,
-          costs,
-          pairs,
-          steps: o.steps,
-          grain: o.grain,
-          endpoints: o.withinBudget ? 'floor' : 'round',
-          seed: o.seed,
-          threads: o.threads,
-          outDir: out,
-          force: o.force,
-          progress: o.progress,
-        },
-        runExperiment,
+      const { value: r } = await withInterrupt('wish budget run', (signal) =>
+        runSweep(
+          {
+            data: o.data,
+            images: o.images,
+            val: { annotations: o.valData, images: o.valImages ?? path.dirname(path.resolve(o.valData)) },
+            configFile: o.config,
+            runConfig,
+            sam: { checkpoint: o.sam, config: o.samConfig },
+            budget: o.budget,
+            costs,
+            pairs,
+            steps: o.steps,
+            grain: o.grain,
+            endpoints: o.withinBudget ? 'floor' : 'round',
+            seed: o.seed,
+            threads: o.threads,
+            outDir: out,
+            force: o.force,
+            progress: o.progress,
+            signal,
+          },
+          runExperiment,
+        ).catch((e: unknown) => {
+          if (e instanceof SweepStopped) {
+            process.stderr.write(`${e.message}\n`);
+            return null;
+          }
+          throw e;
+        }),
       );
+      if (r === null) return; // withInterrupt set exit code 130
       console.log(await readFile(r.files.markdown, 'utf8'));
       console.log(
         `budget run: ${r.plan.points.length} points (${r.ran.length} trained now, ${r.skipped.length} done earlier)`,
