@@ -32,6 +32,7 @@ import { loadRunConfig } from '../src/train/config.ts';
 import { setupRunData } from '../src/train/setup.ts';
 import { mix32 } from '../src/data/synth/rng.ts';
 import { BatchSource, tagTargets } from '../src/train/batches.ts';
+import { withTeacherPromptDim } from '../src/train/trainer.ts';
 import { buildModel } from '../src/model/build.ts';
 import { cpuSmall } from '../src/model/configs.ts';
 import {
@@ -306,10 +307,12 @@ async function trainSteps(
     return (u.user + u.system) / 1000;
   };
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const c = await loadRunConfig(file);
+  const run0 = await loadRunConfig(file);
+  const run = await setupRunData(run0);
+  // as the trainer does: a named model takes the teacher's prompt width
+  const c = withTeacherPromptDim(run0, run.prepared);
   c.loss.warmupIterations = 0;
   if (sharePoints) c.loss.matcher.sharePointsAcrossLayers = true;
-  const run = await setupRunData(c);
   torch.manualSeed(c.seed); // as the trainer seeds the model's init
   const model = buildModel(c.model);
   const params = model.parameters().filter((p) => p.requiresGrad);
