@@ -43,7 +43,7 @@ export interface PretrainOptions {
 
 export const PRETRAIN_DEFAULTS = {
   model: 'cpu-small',
-  iterations: 6000,
+  iterations: 8000,
   batchSize: 32,
   lr: 2e-3,
   weightDecay: 0.05,

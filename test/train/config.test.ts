@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { PreparedDataset } from '../../src/method/prepare/types.ts';
 import { cpuSmall } from '../../src/model/configs.ts';
 import { loadRunConfig, parseRunConfig } from '../../src/train/config.ts';
-import { withTeacherPromptDim } from '../../src/train/trainer.ts';
+import { buildModel } from '../../src/model/build.ts';
+import { loadBackboneWeights, withTeacherPromptDim } from '../../src/train/trainer.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const base = { model: 'cpu-small', data: { prepared: 'p' }, batchSize: 8, iterations: 10 };
@@ -91,4 +92,15 @@ test("a named model adopts the teacher's prompt width; an explicit model object 
   assert.throws(() => withTeacherPromptDim(explicit, prepared), /promptDim is 256[\s\S]*64 wide/);
   const same = parseRunConfig({ ...base, model: { ...cpuSmall, promptDim: 64 } });
   assert.equal(withTeacherPromptDim(same, prepared), same);
+});
+
+test('the CPU configs start from the shipped pretrained backbone, which fits the cpu-small model', async () => {
+  for (const name of ['cpu-small.json', 'demo.json']) {
+    const c = await loadRunConfig(path.join(repo, 'configs', name));
+    assert.equal(c.backboneWeights, path.join(repo, 'models', 'backbone', 'cpu-small.safetensors'), name);
+    assert.equal(c.optimizer.backboneLrMultiplier, 0.1, name);
+    const model = buildModel(c.model);
+    await loadBackboneWeights(model, c.backboneWeights!);
+    model.dispose();
+  }
 });
