@@ -43,7 +43,7 @@ export function register(program: Command): Command {
       'backbone weights to write (safetensors)',
       'models/backbone/cpu-small.safetensors',
     )
-    .option('--work <dir>', 'folder for the resumable checkpoint (default: next to --out)')
+    .option('--work <dir>', 'folder for the resumable checkpoint (default: runs/pretrain-<model>)')
     .option(
       '--iterations <n>',
       'training iterations',
@@ -75,7 +75,7 @@ export function register(program: Command): Command {
     .option('--no-progress', 'no progress bar')
     .action(async (f: PretrainFlags) => {
       if (f.threads) torch.setNumThreads(f.threads);
-      const work = f.work ?? path.join(path.dirname(f.out), 'pretrain-work');
+      const work = f.work ?? path.join('runs', `pretrain-${f.model}`);
       const { value: r } = await withInterrupt('wish pretrain', (signal) =>
         pretrainBackbone({
           model: f.model,
