@@ -11,6 +11,7 @@ import type { Costs } from '../data/weak/budget.ts';
 import { writeWeakDataset } from '../data/weak/load.ts';
 import { weaken } from '../data/weak/weaken.ts';
 import type { RunConfig } from '../train/config.ts';
+import type { ExperimentOptions, ExperimentResult } from './experiment.ts';
 import { planSweep, type Pair, type SweepPlan, type SweepPoint } from './sweep-plan.ts';
 import { writeSweepPlot } from './sweep-plot.ts';
 import {
@@ -35,28 +36,13 @@ export const PLOT_PNG = 'plot.png';
 export const WEAK_FILE = 'weak.json';
 
 /** What the sweep asks of one experiment (src/pipeline/experiment.ts, `runExperiment`). */
-export interface ExperimentRequest {
-  weak: string;
-  images: string;
-  sam: { checkpoint: string; config?: string };
-  runConfig: RunConfig;
-  val: { annotations: string; images: string; limit?: number };
-  outDir: string;
-  threads?: number;
-  progress?: boolean;
-  log?: (line: string) => void;
-  /** Ctrl-C: training stops after its iteration with a checkpoint and the runner throws. */
-  signal?: AbortSignal;
-}
+export type ExperimentRequest = Pick<
+  ExperimentOptions,
+  'weak' | 'images' | 'sam' | 'runConfig' | 'val' | 'outDir' | 'threads' | 'progress' | 'log' | 'signal'
+>;
 
 /** The part of an experiment's result the sweep reads; the whole result is stored in sweep.json. */
-export interface ExperimentOutcome {
-  /** COCOeval segm stats on val: AP, AP50, AP75, ... in [0, 1] (-1: no ground truth). */
-  stats: Record<string, number>;
-  iterations: number;
-  seconds: number;
-  checkpoint: string;
-}
+export type ExperimentOutcome = Pick<ExperimentResult, 'stats' | 'iterations' | 'seconds' | 'checkpoint'>;
 
 /** Trains and evaluates one weak-label dataset; resumable in its outDir. Injected so tests can fake it. */
 export type ExperimentRunner = (o: ExperimentRequest) => Promise<ExperimentOutcome>;
