@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { checkpointIteration } from '../../src/pipeline/run-records.ts';
-import { repoRoot } from './helpers.ts';
+import { repoRoot, TINY_MODEL } from './helpers.ts';
 
 const exec = promisify(execFile);
 const wish = path.join(repoRoot, 'bin', 'wish.js');
@@ -77,14 +77,7 @@ test('Ctrl-C during training leaves complete files; the same command continues a
   await writeFile(
     config,
     JSON.stringify({
-      model: {
-        numClasses: 4,
-        promptDim: 64,
-        inputSize: 64,
-        backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
-        pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
-        decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
-      },
+      model: TINY_MODEL,
       data: { prepared: '(demo)', valLimit: 0 },
       batchSize: 2,
       iterations: 150,

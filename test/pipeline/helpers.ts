@@ -40,17 +40,20 @@ export async function tinyExperimentData(): Promise<{
   return { dir, weak, images: train, val: { annotations: path.join(val, ANNOTATIONS_FILE), images: val } };
 }
 
-/** A few iterations of a very small model (prompt width 64, the shipped teacher's). */
+/** A very small student (prompt width 64, the shipped teacher's) for pipeline tests. */
+export const TINY_MODEL = {
+  numClasses: 4,
+  promptDim: 64,
+  inputSize: 64,
+  backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
+  pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
+  decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
+};
+
+/** A few iterations of TINY_MODEL. */
 export function tinyRunConfig(over: Record<string, unknown> = {}): RunConfig {
   return parseRunConfig({
-    model: {
-      numClasses: 4,
-      promptDim: 64,
-      inputSize: 64,
-      backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
-      pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
-      decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
-    },
+    model: TINY_MODEL,
     // Replaced by the experiment.
     data: { prepared: '(experiment)' },
     batchSize: 2,

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ANNOTATIONS_FILE, writeSynthDataset } from '../../src/data/synth/index.ts';
+import { TINY_MODEL } from './helpers.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -31,14 +32,7 @@ test('wish budget run: table, files, JSON; a rerun skips; a bad --pairs is named
     maxInstances: 2,
   });
   const config = {
-    model: {
-      numClasses: 4,
-      promptDim: 64,
-      inputSize: 64,
-      backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
-      pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
-      decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
-    },
+    model: TINY_MODEL,
     data: { prepared: 'ignored' },
     batchSize: 2,
     iterations: 2,

@@ -12,6 +12,7 @@ import { RESULT_FILE, runExperiment } from '../../src/pipeline/experiment.ts';
 import { SWEEP_FILE, type SweepState } from '../../src/pipeline/sweep-state.ts';
 import { POINTS_DIR, runSweep, type SweepOptions } from '../../src/pipeline/sweep.ts';
 import { parseRunConfig } from '../../src/train/config.ts';
+import { TINY_MODEL } from './helpers.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -32,14 +33,7 @@ test('real experiments: 2 points trained, results recorded, table written; a rer
     maxInstances: 3,
   });
   const runConfig = parseRunConfig({
-    model: {
-      numClasses: 4,
-      promptDim: 64, // the shipped teacher's prompt width
-      inputSize: 64,
-      backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
-      pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
-      decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
-    },
+    model: TINY_MODEL,
     data: { prepared: '(replaced by the experiment)' },
     batchSize: 2,
     iterations: 2,
