@@ -14,6 +14,8 @@
 // The last stdout line is one JSON object (ratios are TypeScript time / Python time; < 1 = faster).
 // Options: --threads N (default: all cores) --warmup 3 --iters 20 --decoder-iters 10 --rounds 4
 //          --mem-steps 1000 --only cnn,decoder,tiny,memory --no-python
+//          --device cuda (both sides on the GPU; each step ends with a synchronize; no memory run)
+//          --python PATH (the peer's interpreter; default /usr/bin/python3, Debian's python3-torch)
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
@@ -23,7 +25,7 @@ import { tidy } from '../src/engine/memory.ts';
 import { blasThreadsDefaulted } from '../src/engine/native.ts';
 import { adaptiveAvgPool2d, maxPool2d } from '../src/engine/nn/functional.ts';
 import { crossEntropy, mseLoss } from '../src/engine/losses.ts';
-import { manualSeed, setNumThreads, getNumThreads, backendInfo } from '../src/engine/runtime.ts';
+import { cuda, manualSeed, setNumThreads, getNumThreads, backendInfo } from '../src/engine/runtime.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import {
   BatchNorm2d,
@@ -184,18 +186,29 @@ async function timed(step: () => void, warmup: number, iters: number): Promise<n
   return times;
 }
 
-export function cnnStep(batch: number, size: number): { step: () => void; dispose: () => void } {
-  const model = new ResNet18(10).train();
+/** Ends a step on a GPU: its kernels are queued, not done, when the last call returns. */
+const settle = (device: string): void => {
+  if (device !== 'cpu') cuda.synchronize();
+};
+
+export function cnnStep(
+  batch: number,
+  size: number,
+  device = 'cpu',
+): { step: () => void; dispose: () => void } {
+  const model = new ResNet18(10).train().to(device);
   const opt = new AdamW(model.parameters(), { lr: 1e-3 });
-  const x = randn([batch, 3, size, size]).keep();
-  const y = randint(0, 10, [batch], { dtype: 'int64' }).keep();
-  const step = (): void =>
+  const x = randn([batch, 3, size, size], { device }).keep();
+  const y = randint(0, 10, [batch], { dtype: 'int64', device }).keep();
+  const step = (): void => {
     tidy(() => {
       opt.zeroGrad();
       const loss = crossEntropy(model.forward(x), y);
       loss.backward();
       opt.step();
     });
+    settle(device);
+  };
   return {
     step,
     dispose: () => {
@@ -207,19 +220,21 @@ export function cnnStep(batch: number, size: number): { step: () => void; dispos
   };
 }
 
-export function decoderStep(batch = 2): { step: () => void; dispose: () => void } {
-  const model = new Decoder().train();
+export function decoderStep(batch = 2, device = 'cpu'): { step: () => void; dispose: () => void } {
+  const model = new Decoder().train().to(device);
   const opt = new AdamW(model.parameters(), { lr: 1e-4 });
-  const memory = randn([32 * 32, batch, 256]).keep();
-  const pos = randn([32 * 32, batch, 256]).keep();
-  const target = randn([100, batch, 256]).keep();
-  const step = (): void =>
+  const memory = randn([32 * 32, batch, 256], { device }).keep();
+  const pos = randn([32 * 32, batch, 256], { device }).keep();
+  const target = randn([100, batch, 256], { device }).keep();
+  const step = (): void => {
     tidy(() => {
       opt.zeroGrad();
       const loss = mseLoss(model.forward(memory, pos), target);
       loss.backward();
       opt.step();
     });
+    settle(device);
+  };
   return {
     step,
     dispose: () => {
@@ -233,12 +248,13 @@ export function decoderStep(batch = 2): { step: () => void; dispose: () => void 
 const TINY_INNER = 10000;
 
 /** 10000 adds of two 0-d tensors per call, each result freed at once (what a loop of small ops costs). */
-function tinyStep(): { step: () => void; dispose: () => void } {
-  const a = full([], 1.5);
-  const b = full([], 2.5);
+function tinyStep(device = 'cpu'): { step: () => void; dispose: () => void } {
+  const a = full([], 1.5, { device });
+  const b = full([], 2.5, { device });
   return {
     step: () => {
       for (let i = 0; i < TINY_INNER; i++) a.add(b).dispose();
+      settle(device);
     },
     dispose: () => {
       a.dispose();
@@ -273,6 +289,8 @@ interface Args {
   rounds: number;
   only: Set<string>;
   python: boolean;
+  device: string;
+  pythonPath: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -285,6 +303,8 @@ function parseArgs(argv: string[]): Args {
     rounds: 4,
     only: new Set(['cnn', 'decoder', 'tiny', 'memory']),
     python: true,
+    device: 'cpu',
+    pythonPath: '/usr/bin/python3',
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -301,6 +321,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--rounds') a.rounds = Math.max(1, v());
     else if (k === '--only') a.only = new Set(argv[++i].split(','));
     else if (k === '--no-python') a.python = false;
+    else if (k === '--device') a.device = argv[++i];
+    else if (k === '--python') a.pythonPath = argv[++i];
     else throw new Error(`bench:engine: unknown argument ${k} (see the header of bench/engine.ts)`);
   }
   return a;
@@ -312,12 +334,14 @@ class PythonPeer {
   private readonly lines: AsyncIterator<string>;
   info: { torch?: string; threads?: number } = {};
 
-  constructor(threads: number) {
+  constructor(threads: number, device: string, python: string) {
     const script = fileURLToPath(new URL('./engine_peer.py', import.meta.url));
     // Python runs as a user runs it: with OpenBLAS's default threads, unless the user set them for both.
     const env = { ...process.env };
     if (blasThreadsDefaulted) delete env.OPENBLAS_NUM_THREADS;
-    this.child = spawn('/usr/bin/python3', [script, '--serve', '--threads', String(threads)], { env });
+    this.child = spawn(python, [script, '--serve', '--threads', String(threads), '--device', device], {
+      env,
+    });
     this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[python] ${d}`));
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
@@ -380,15 +404,21 @@ async function main(): Promise<void> {
   console.log(
     `OpenBLAS threads: engine ${blas}${blasThreadsDefaulted ? ' (engine default)' : ''}, python ${blasThreadsDefaulted ? 'default' : blas}`,
   );
-  const peer = a.python ? new PythonPeer(a.threads) : null;
+  if (a.device !== 'cpu') {
+    if (!cuda.isAvailable())
+      throw new Error(`bench:engine: --device ${a.device} but the addon sees no CUDA device`);
+    a.only.delete('memory'); // resident memory is a CPU allocator figure
+    console.log(`device: ${a.device} (${cuda.deviceCount()} CUDA devices)`);
+  }
+  const peer = a.python ? new PythonPeer(a.threads, a.device, a.pythonPath) : null;
   await peer?.ready();
   if (peer) console.log(`python: torch ${peer.info.torch}, ${peer.info.threads} intra-op threads`);
 
   const res: Record<string, { ts: number; py: number | null }> = {};
   const workloads: [string, () => { step: () => void; dispose: () => void }, number, number, string][] = [
-    ['cnn', () => cnnStep(8, 128), a.warmup, a.iters, 'ms'],
-    ['decoder', () => decoderStep(), Math.min(a.warmup, 2), a.decoderIters, 'ms'],
-    ['tiny', tinyStep, a.warmup, a.iters, 'us'],
+    ['cnn', () => cnnStep(8, 128, a.device), a.warmup, a.iters, 'ms'],
+    ['decoder', () => decoderStep(2, a.device), Math.min(a.warmup, 2), a.decoderIters, 'ms'],
+    ['tiny', () => tinyStep(a.device), a.warmup, a.iters, 'us'],
   ];
   for (const [name, make, warmup, iters, unit] of workloads) {
     if (!a.only.has(name)) continue;
@@ -416,6 +446,7 @@ async function main(): Promise<void> {
     res[k] && res[k].py !== null ? Number((res[k].ts / res[k].py!).toFixed(3)) : null;
   const out = {
     threads: getNumThreads(),
+    device: a.device,
     torch: info.torch,
     cnn_ms_ts: res.cnn?.ts ?? null,
     cnn_ms_py: res.cnn?.py ?? null,

@@ -113,33 +113,44 @@ def timed(step, warmup, iters):
     return times
 
 
+DEVICE = 'cpu'
+
+
+def settle():
+    """A GPU step's kernels are queued, not done, when its last call returns."""
+    if DEVICE != 'cpu':
+        torch.cuda.synchronize()
+
+
 def cnn_step():
-    model = ResNet18(10).train()
+    model = ResNet18(10).train().to(DEVICE)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randn(8, 3, 128, 128)
-    y = torch.randint(0, 10, (8,))
+    x = torch.randn(8, 3, 128, 128, device=DEVICE)
+    y = torch.randint(0, 10, (8,), device=DEVICE)
 
     def step():
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+        settle()
 
     return step
 
 
 def decoder_step(batch=2):
-    model = Decoder().train()
+    model = Decoder().train().to(DEVICE)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    memory = torch.randn(32 * 32, batch, 256)
-    pos = torch.randn(32 * 32, batch, 256)
-    target = torch.randn(100, batch, 256)
+    memory = torch.randn(32 * 32, batch, 256, device=DEVICE)
+    pos = torch.randn(32 * 32, batch, 256, device=DEVICE)
+    target = torch.randn(100, batch, 256, device=DEVICE)
 
     def step():
         opt.zero_grad()
         loss = F.mse_loss(model(memory, pos), target)
         loss.backward()
         opt.step()
+        settle()
 
     return step
 
@@ -149,12 +160,13 @@ TINY_INNER = 10000
 
 def tiny_step():
     """10000 adds of two 0-d tensors per call (the caller divides)."""
-    a = torch.tensor(1.5)
-    b = torch.tensor(2.5)
+    a = torch.tensor(1.5, device=DEVICE)
+    b = torch.tensor(2.5, device=DEVICE)
 
     def step():
         for _ in range(TINY_INNER):
             a + b
+        settle()
 
     return step
 
@@ -185,8 +197,11 @@ def main():
     p.add_argument('--iters', type=int, default=20, help='timed iterations (median reported)')
     p.add_argument('--decoder-iters', type=int, default=10, help='timed decoder iterations (slow on CPU)')
     p.add_argument('--only', default='cnn,decoder,tiny', help='comma-separated workloads to run')
+    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     p.add_argument('--serve', action='store_true', help='answer requests on stdin (used by bench/engine.ts)')
     args = p.parse_args()
+    global DEVICE
+    DEVICE = args.device
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     only = set(args.only.split(','))

@@ -1,5 +1,6 @@
 // Autograd: requires_grad, backward, .grad, grad mode, zeroing and clipping gradients.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include "parts.h"

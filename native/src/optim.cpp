@@ -3,6 +3,7 @@
 // operation, so trajectories match Python's. On CPU, float32/float64 contiguous tensors take a fused
 // AdamW loop (one pass over memory instead of ~9 ATen kernels); everything else uses ATen in-place ops.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>

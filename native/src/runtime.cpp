@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
 
 #include <mutex>
@@ -65,6 +66,13 @@ Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::hasCUDA() ? static_cast<double>(at::getNumGPUs()) : 0.0);
 }
 
+// cudaSynchronize(index): waits for every queued kernel on that device (for timing); a no-op without CUDA.
+// Through the CUDA hooks, so the CPU-only build needs no CUDA headers.
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  if (at::hasCUDA()) at::detail::getCUDAHooks().deviceSynchronize(static_cast<c10::DeviceIndex>(ArgInt(info, 0)));
+  return info.Env().Undefined();
+}
+
 Napi::Value Version(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("torch", TORCH_VERSION);
@@ -88,6 +96,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   Export<NewGenerator>(env, exports, "newGenerator");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");
   Export<CudaDeviceCount>(env, exports, "cudaDeviceCount");
+  Export<CudaSynchronize>(env, exports, "cudaSynchronize");
   Export<Version>(env, exports, "version");
 }
 

@@ -15,6 +15,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Errors the user can act on are printed plainly, without a stack trace.
+  // WISH_DEBUG=1 adds the stack (for bug reports).
   console.error(`wish: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.env.WISH_DEBUG && err instanceof Error && err.stack) console.error(err.stack);
   process.exitCode = 1;
 }

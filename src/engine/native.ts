@@ -53,6 +53,7 @@ export interface NativeAddon {
   newGenerator(seed: number, device?: string): object;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
+  cudaSynchronize(index: number): void;
   version(): { torch: string; cxx11Abi: boolean; parallel: string };
   // io.cpp
   fromBytes(

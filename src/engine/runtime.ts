@@ -13,6 +13,8 @@ export function manualSeed(seed: number): void {
 export const cuda = {
   isAvailable: (): boolean => N.cudaIsAvailable(),
   deviceCount: (): number => N.cudaDeviceCount(),
+  /** Waits for the device's queued work, like torch.cuda.synchronize (timings); a no-op without CUDA. */
+  synchronize: (index = 0): void => N.cudaSynchronize(index),
 };
 /** Linked libtorch version and build facts. */
 export const backendInfo = (): { torch: string; cxx11Abi: boolean; parallel: string } => N.version();

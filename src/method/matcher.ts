@@ -348,7 +348,7 @@ export function imageCosts(
   config: MatcherConfig,
 ): ImageCosts {
   return torch.tidy(() => {
-    const p = (prompts ?? torch.zeros([logits.shape[0], 2, 1])).unsqueeze(0);
+    const p = (prompts ?? torch.zeros([logits.shape[0], 2, 1], { device: logits.device })).unsqueeze(0);
     const pred: LayerPrediction = {
       predLogits: logits.unsqueeze(0),
       predMasks: masks.unsqueeze(0),

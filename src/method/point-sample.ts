@@ -29,7 +29,10 @@ export function pointSample(maps: Tensor, coords: Tensor): Tensor {
 
 /** n x p points uniform in [0, 1]^2: [n, p, 2]. */
 export function uniformPoints(n: number, p: number, generator?: Generator, device?: string): Tensor {
-  return torch.rand([n, p, 2], { generator, device });
+  // Drawn on the CPU, where the trainer's seeded generator lives, so a run samples the same points on any
+  // device.
+  if (!device || device === 'cpu') return torch.rand([n, p, 2], { generator });
+  return torch.tidy(() => torch.rand([n, p, 2], { generator }).to(device));
 }
 
 /** Mask2Former's calculate_uncertainty: points whose logit is near 0 are the least certain. */

@@ -153,8 +153,9 @@ export function samLogitsInFrame(
 ): Tensor {
   const [h, w] = size;
   return torch.tidy(() => {
-    const ys = torch.arange(h, undefined, 1, { dtype: 'float64' }).add(0.5).div(h);
-    const xs = torch.arange(w, undefined, 1, { dtype: 'float64' }).add(0.5).div(w);
+    const grid = { dtype: 'float64' as const, device: lowRes.device };
+    const ys = torch.arange(h, undefined, 1, grid).add(0.5).div(h);
+    const xs = torch.arange(w, undefined, 1, grid).add(0.5).div(w);
     const [gy, gx] = torch.meshgrid([ys, xs], 'ij');
     const coords = torch.stack([gx, gy], -1).reshape(1, h * w, 2);
     const [T, K] = lowRes.shape;

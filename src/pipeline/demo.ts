@@ -65,6 +65,8 @@ export interface DemoOptions {
   out: string;
   seed: number;
   threads: number;
+  /** 'cpu' (default) or 'cuda': where SAM and the student run. */
+  device?: string;
   /** Overrides the config's iterations (quick looks). */
   iterations?: number;
   force?: boolean;
@@ -199,6 +201,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     val: { annotations: synth.val.annotations, images: valDir },
     outDir: path.join(out, 'experiment'),
     threads: o.threads,
+    device: o.device,
     progress: o.progress,
     log,
     force: o.force,

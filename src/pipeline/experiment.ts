@@ -61,6 +61,8 @@ export interface ExperimentOptions {
   outDir: string;
   /** Intra-op threads for prepare + train (1 is fastest on a busy 2-core machine). */
   threads?: number;
+  /** Where SAM (prepare) and the student (train) run: 'cpu' (default) or 'cuda'. */
+  device?: string;
   /** Progress bars on stderr (default true). */
   progress?: boolean;
   /** Human-readable stage lines (default: console.error). */
@@ -182,6 +184,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       samConfig: samConfig ?? undefined,
       out: preparedDir,
       threads: o.threads,
+      device: o.device,
       progress: o.progress ?? true,
       force: o.force,
     }),
@@ -203,6 +206,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     val,
     valLimit,
     threads: o.threads,
+    device: o.device,
     teacherPromptDim: manifest.teacher.config.promptEmbedDim,
   });
   const ckptFile = path.join(runDir, CHECKPOINT_FILE);
@@ -294,6 +298,7 @@ export function experimentConfig(
     val: { annotations: string; images: string };
     valLimit: number;
     threads?: number;
+    device?: string;
     teacherPromptDim: number;
   },
 ): RunConfig {
@@ -303,6 +308,7 @@ export function experimentConfig(
     model: named ? { ...c.model, promptDim: o.teacherPromptDim } : c.model,
     data: { ...c.data, prepared: o.prepared, oracle: null, val: o.val, valLimit: o.valLimit },
     threads: o.threads ?? c.threads,
+    device: o.device ?? c.device,
   };
 }
 

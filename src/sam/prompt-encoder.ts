@@ -29,6 +29,7 @@ export class PositionEmbeddingRandom extends Module {
   encode(coords: Tensor): Tensor {
     return torch.tidy(() => {
       const v = coords
+        .to(this.gaussianMatrix.device)
         .mul(2)
         .sub(1)
         .matmul(this.gaussianMatrix)
@@ -42,8 +43,9 @@ export class PositionEmbeddingRandom extends Module {
     const [h, w] = size;
     return torch.tidy(() => {
       // (i + 0.5) / h in float32, the same values as the official cumsum(ones) - 0.5 then / h.
-      const y = torch.arange(0, h, 1, { dtype: 'float32' }).add(0.5).div(h);
-      const x = torch.arange(0, w, 1, { dtype: 'float32' }).add(0.5).div(w);
+      const opts = { dtype: 'float32' as const, device: this.gaussianMatrix.device };
+      const y = torch.arange(0, h, 1, opts).add(0.5).div(h);
+      const x = torch.arange(0, w, 1, opts).add(0.5).div(w);
       const grid = torch.stack([x.view(1, w).expand(h, w), y.view(h, 1).expand(h, w)], -1); // [h, w, 2]
       return this.encode(grid).permute(2, 0, 1).contiguous(); // [D, h, w]
     });
@@ -52,7 +54,7 @@ export class PositionEmbeddingRandom extends Module {
   /** coords [..., 2] in input-frame pixels (already +0.5) -> [..., D], normalised by imageSize [H, W]. */
   forwardWithCoords(coords: Tensor, imageSize: [number, number]): Tensor {
     return torch.tidy(() => {
-      const scale = torch.tensor([imageSize[1], imageSize[0]]);
+      const scale = torch.tensor([imageSize[1], imageSize[0]], { device: coords.device });
       return this.encode(coords.float().div(scale));
     });
   }
@@ -159,11 +161,13 @@ export class PromptEncoder extends Module {
     return torch.tidy(() => {
       const [B, N] = checkShape(coords, [null, null, 2], 'point coords');
       checkShape(labels, [B, N], 'point labels');
-      let pts = coords.float().add(0.5);
-      let lab = labels.to('int64');
+      // Prompts may come from the CPU while the weights are on a GPU: they are a few numbers, moved here.
+      const device = this.noMaskEmbed.weight.device;
+      let pts = coords.to({ dtype: 'float32', device }).add(0.5);
+      let lab = labels.to({ dtype: 'int64', device });
       if (pad) {
-        pts = torch.cat([pts, torch.zeros([B, 1, 2])], 1);
-        lab = torch.cat([lab, torch.full([B, 1], -1, { dtype: 'int64' })], 1);
+        pts = torch.cat([pts, torch.zeros([B, 1, 2], { device: pts.device })], 1);
+        lab = torch.cat([lab, torch.full([B, 1], -1, { dtype: 'int64', device: lab.device })], 1);
       }
       const pe = this.peLayer.forwardWithCoords(pts, this.inputImageSize); // [B, N', D]
       const l = lab.unsqueeze(-1); // [B, N', 1]
@@ -179,7 +183,10 @@ export class PromptEncoder extends Module {
   embedBoxes(boxes: Tensor): Tensor {
     return torch.tidy(() => {
       const [B] = checkShape(boxes, [null, 4], 'boxes');
-      const corners = boxes.float().add(0.5).reshape(B, 2, 2);
+      const corners = boxes
+        .to({ dtype: 'float32', device: this.noMaskEmbed.weight.device })
+        .add(0.5)
+        .reshape(B, 2, 2);
       const pe = this.peLayer.forwardWithCoords(corners, this.inputImageSize); // [B, 2, D]
       const corner = torch.cat([this.pointEmbeddings.at(2).weight, this.pointEmbeddings.at(3).weight], 0);
       return pe.add(corner); // corner [2, D] broadcasts over B
@@ -208,7 +215,9 @@ export class PromptEncoder extends Module {
           `PromptEncoder: points, boxes and masks disagree on the batch size (${sizes.join(', ')})`,
         );
       }
-      const parts: Tensor[] = [torch.zeros([B, 0, this.embedDim])];
+      const parts: Tensor[] = [
+        torch.zeros([B, 0, this.embedDim], { device: this.noMaskEmbed.weight.device }),
+      ];
       if (points) parts.push(this.embedPoints(points.coords, points.labels, !boxes));
       if (boxes) parts.push(this.embedBoxes(boxes));
       const sparse = torch.cat(parts, 1);
@@ -237,7 +246,7 @@ export class PromptEncoder extends Module {
       const N = pts.size(0);
       const labels =
         inputs.labels === undefined
-          ? torch.ones([N, 1], { dtype: 'int64' })
+          ? torch.ones([N, 1], { dtype: 'int64', device: pts.device })
           : asTensor(inputs.labels, 'labels').to('int64').reshape(N, 1);
       return this.embedPoints(pts.reshape(N, 1, 2), labels, true);
     });

@@ -82,7 +82,7 @@ export class Sam extends Module {
       if (x.ndim !== 4 || c !== 3 || h > L || w > L) {
         throw new Error(`Sam.preprocess: expected [B, 3, h <= ${L}, w <= ${L}], got [${x.shape.join(', ')}]`);
       }
-      const n = x.float().sub(this.pixelMean).div(this.pixelStd);
+      const n = x.to(this.device).float().sub(this.pixelMean).div(this.pixelStd);
       return torch.pad(n, [0, L - w, 0, L - h]);
     });
   }

@@ -48,7 +48,9 @@ export function relPosTable(qSize: number, kSize: number, relPos: Tensor): Tenso
         idx[i * kSize + j] = BigInt(Math.trunc(i * qScale - j * kScale + (kSize - 1) * kScale));
       }
     }
-    return table.indexSelect(0, torch.fromTypedArray(idx)).reshape(qSize, kSize, hd);
+    return table
+      .indexSelect(0, torch.fromTypedArray(idx, undefined, { device: table.device }))
+      .reshape(qSize, kSize, hd);
   });
 }
 

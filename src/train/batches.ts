@@ -328,7 +328,7 @@ export async function tagTargets(
   );
   const imageClasses = sample.tags;
   if (r.labels.length === 0 || r.sam === null) {
-    const none = torch.zeros([0, 1, 1]);
+    const none = torch.zeros([0, 1, 1], { device: cams.device });
     return {
       targets: { classes: [], masks: new DenseMaskTargets(none), prompts: null, imageClasses },
       owned: [none],
@@ -345,11 +345,15 @@ export async function tagTargets(
     r.labels.map((l) => l.point),
     [H, W],
   );
+  // The teacher may run on another device than the student (e.g. SAM on the CPU).
+  const lowRes =
+    r.sam.lowResLogits.device === cams.device ? r.sam.lowResLogits : r.sam.lowResLogits.to(cams.device);
   const owned = [r.sam.lowResLogits, r.sam.iou, r.sam.stability, z];
+  if (lowRes !== r.sam.lowResLogits) owned.push(lowRes);
   return {
     targets: {
       classes: r.labels.map((l) => l.classId),
-      masks: new SamMaskTargets(r.sam.lowResLogits, geometry, sample.frame),
+      masks: new SamMaskTargets(lowRes, geometry, sample.frame),
       prompts: { kind: 'point', latents: z },
       imageClasses,
     },

@@ -33,7 +33,8 @@ export function predictImage(
       for (let c = 0; c < 3; c++) px[c * S * S + y * S + x] = small.data[(y * w + x) * 3 + c];
     }
   }
-  const images = torch.tidy(() => normalizeImages(torch.fromTypedArray(px, [1, 3, S, S])));
+  const device = model.parameters()[0]?.device ?? 'cpu';
+  const images = torch.tidy(() => normalizeImages(torch.fromTypedArray(px, [1, 3, S, S], { device })));
   try {
     return predictInstances(model, images, [{ resized: [h, w], original: [img.height, img.width] }], {
       categoryIds,

@@ -26,8 +26,10 @@ export interface RunData {
 export async function setupRunData(c: RunConfig): Promise<RunData> {
   if (c.data.prepared) {
     const prepared = await loadPrepared(c.data.prepared);
+    // SAM runs where the student does: tag images decode their peaks on the training device.
     const sam = await loadSam(prepared.manifest.teacher.checkpoint, {
       config: prepared.manifest.teacher.config,
+      device: c.device,
     });
     const sizes = new Map<string, [number, number]>(
       prepared.weak.images.map((im) => [im.file_name, [im.height, im.width]]),
@@ -53,6 +55,7 @@ export async function setupRunData(c: RunConfig): Promise<RunData> {
   // latents keep SAM's structure (Fourier code of the coordinates + per-kind embeddings).
   torch.manualSeed(c.seed);
   const encoder = buildPromptEncoder({ ...samPreset('vit_b'), imgSize: L });
+  if (c.device !== 'cpu') encoder.to(c.device);
   const masks = gtMasks(gt);
   const byFile = new Map<string, BinaryMask[]>();
   const byImage = new Map<number, BinaryMask[]>();

@@ -24,6 +24,10 @@ export class SamPromptLatents implements PromptLatentSource {
     readonly imgSize: number,
   ) {}
 
+  private get device(): string {
+    return this.encoder.noMaskEmbed.weight.device;
+  }
+
   latents(kind: PromptKind, prompts: number[][], originalSize: [number, number]): Tensor {
     const T = prompts.length;
     return torch.noGrad(() =>
@@ -34,11 +38,11 @@ export class SamPromptLatents implements PromptLatentSource {
             originalSize,
             this.imgSize,
           );
-          return this.encoder.promptLatents({ points: torch.fromTypedArray(xy, [T, 2]) });
+          return this.encoder.promptLatents({ points: torch.fromTypedArray(xy, [T, 2], { device: this.device }) });
         }
         const corners = prompts.flatMap(([x, y, w, h]) => [x, y, x + w, y + h]);
         const b = applyBoxes(corners, originalSize, this.imgSize);
-        return this.encoder.promptLatents({ boxes: torch.fromTypedArray(b, [T, 4]) });
+        return this.encoder.promptLatents({ boxes: torch.fromTypedArray(b, [T, 4], { device: this.device }) });
       }),
     );
   }

@@ -208,7 +208,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
       const s = batch.samples[b];
       if (!phase.seg) {
-        targets.push({ classes: [], masks: emptyMasks(owned), prompts: null, imageClasses: s.tags });
+        targets.push({ classes: [], masks: emptyMasks(owned, c.device), prompts: null, imageClasses: s.tags });
         continue;
       }
       const cams = torch.noGrad(() => out.camMaps.select(0, b).detach());
@@ -319,8 +319,8 @@ export function withTeacherPromptDim(c: RunConfig, prepared: PreparedDataset): R
 }
 
 /** No instance targets (a tag image during the CAM-only warm-up). */
-function emptyMasks(owned: Tensor[]): MaskTargets {
-  const none = torch.zeros([0, 1, 1]);
+function emptyMasks(owned: Tensor[], device: string): MaskTargets {
+  const none = torch.zeros([0, 1, 1], { device });
   owned.push(none);
   return new DenseMaskTargets(none);
 }

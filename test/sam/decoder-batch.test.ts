@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import * as torch from '../../src/engine/index.ts';
 import { decodePrompts, SamPredictor } from '../../src/sam/predictor.ts';
 import type { Sam } from '../../src/sam/sam.ts';
-import { loadTinySam, manifest, maxAbsDiff, readTensor } from './parity-fixture.ts';
+import { loadTinySam, manifest, maxAbsDiff, onDevice, readTensor } from './parity-fixture.ts';
 
 let sam: Sam;
 let predictor: SamPredictor;
@@ -46,11 +46,11 @@ test('96 point prompts in chunks of 40 equal one-prompt calls (low-res logits, I
       });
       assert.ok(
         maxAbsDiff(one.lowResLogits.toFloat32Array(), all.lowResLogits.narrow(0, i, 1).toFloat32Array()) <
-          1e-4,
+          onDevice(1e-4),
       );
       assert.ok(
         maxAbsDiff(one.iouPredictions.toFloat32Array(), all.iouPredictions.narrow(0, i, 1).toFloat32Array()) <
-          1e-5,
+          onDevice(1e-5),
       );
       assert.deepEqual(
         one.stabilityScores.toFloat32Array(),
@@ -98,7 +98,7 @@ test('the batch-1 dense fast path equals the per-row dense path and per-prompt i
       ).masks;
     const fast = dec(emb, dense.narrow(0, 0, 1));
     const perRow = dec(emb.expand(3, -1, -1, -1).contiguous(), dense.contiguous());
-    assert.ok(maxAbsDiff(fast.toFloat32Array(), perRow.toFloat32Array()) < 1e-4);
+    assert.ok(maxAbsDiff(fast.toFloat32Array(), perRow.toFloat32Array()) < onDevice(1e-4));
     // decodePrompts with one embedding per prompt
     const r = decodePrompts(
       sam,
@@ -110,7 +110,7 @@ test('the batch-1 dense fast path equals the per-row dense path and per-prompt i
         lowResOnly: true,
       },
     );
-    assert.ok(maxAbsDiff(r.lowResLogits.toFloat32Array(), fast.toFloat32Array()) < 1e-4);
+    assert.ok(maxAbsDiff(r.lowResLogits.toFloat32Array(), fast.toFloat32Array()) < onDevice(1e-4));
   });
 });
 

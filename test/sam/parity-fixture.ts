@@ -79,4 +79,14 @@ export class ErrorLog {
 }
 
 /** The tiny SAM of the fixture, weights loaded (eval mode). */
-export const loadTinySam = (): Promise<Sam> => loadSam(TINY_SAM_PTH, { config: TINY_SAM_CONFIG });
+/**
+ * A tolerance for the current test device: a GPU's kernels sum in other orders than the CPU's, and its
+ * cuDNN convolutions use TF32 unless NVIDIA_TF32_OVERRIDE=0 (scripts/gpu-check.sh sets it), so errors are
+ * allowed 30x more there.
+ */
+export const onDevice = (tol: number): number =>
+  process.env.WISH_TEST_DEVICE?.startsWith('cuda') ? 30 * tol : tol;
+
+// WISH_TEST_DEVICE=cuda runs the parity tests with SAM on the GPU (they run on the CPU otherwise).
+export const loadTinySam = (): Promise<Sam> =>
+  loadSam(TINY_SAM_PTH, { config: TINY_SAM_CONFIG, device: process.env.WISH_TEST_DEVICE ?? 'cpu' });

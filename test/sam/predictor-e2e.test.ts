@@ -15,6 +15,7 @@ import {
   loadTinySam,
   manifest,
   maxAbsDiff,
+  onDevice,
   readRaw,
   readTensor,
 } from './parity-fixture.ts';
@@ -49,7 +50,7 @@ for (const [image, name] of [
         'image_embeddings',
         maxAbsDiff(emb.toFloat32Array(), readRaw(img.tensors.image_embeddings).data),
       );
-      assert.ok(embErr < 1e-4, `image embeddings: ${embErr}`);
+      assert.ok(embErr < onDevice(1e-4), `image embeddings: ${embErr}`);
       for (const c of manifest.cases.filter((x) => x.image === image && x.name === name)) {
         const key = caseKey(c);
         const r = predictor.predict({
@@ -74,7 +75,7 @@ for (const [image, name] of [
           ),
         };
         assert.ok(
-          e.mask_logits < 1e-3 && e.low_res_logits < 1e-3 && e.iou < 1e-4,
+          e.mask_logits < onDevice(1e-3) && e.low_res_logits < onDevice(1e-3) && e.iou < onDevice(1e-4),
           `${key}: ${JSON.stringify(e)}`,
         );
       }
@@ -90,7 +91,7 @@ test('setImage reads an image file (the fixture PNG) and gives the same embeddin
       predictor.getImageEmbedding().toFloat32Array(),
       readRaw(img.tensors.image_embeddings).data,
     );
-    assert.ok(err < 1e-4, `${err}`);
+    assert.ok(err < onDevice(1e-4), `${err}`);
   });
   predictor.resetImage();
   assert.equal(predictor.isImageSet, false);

@@ -13,6 +13,7 @@ import {
   loadTinySam,
   manifest,
   maxAbsDiff,
+  onDevice,
   readRaw,
   readTensor,
 } from './parity-fixture.ts';
@@ -77,7 +78,10 @@ for (const c of manifest.cases) {
           maxAbsDiff(r.iouPredictions.toFloat32Array(), readRaw(`${key}/iou_predictions`).data),
         ),
       };
-      assert.ok(e.mask_logits < 1e-3 && e.low_res_logits < 1e-3 && e.iou < 1e-4, JSON.stringify(e));
+      assert.ok(
+        e.mask_logits < onDevice(1e-3) && e.low_res_logits < onDevice(1e-3) && e.iou < onDevice(1e-4),
+        JSON.stringify(e),
+      );
       assert.deepEqual(Array.from(r.iouPredictions.toFloat32Array()).length, c.iou_predictions.length);
 
       // Binary masks: equal except where the official logit is within 1e-3 of the threshold.
@@ -85,7 +89,7 @@ for (const c of manifest.cases) {
       assert.equal(b.masks.dtype, 'bool');
       const want = readRaw(`${key}/masks`).data as Uint8Array;
       const got = b.masks.toTypedArray() as Uint8Array;
-      const bad = maskMismatches(got, want, wantLogits.data as Float32Array, 1e-3);
+      const bad = maskMismatches(got, want, wantLogits.data as Float32Array, onDevice(1e-3));
       let differing = 0;
       for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) differing++;
       log.note('mask_pixels_differing', differing);
@@ -101,7 +105,7 @@ for (const c of manifest.cases) {
         let near = 0;
         let union = 0;
         for (const v of l) {
-          if (Math.abs(v - 1) < 1e-3 || Math.abs(v + 1) < 1e-3) near++;
+          if (Math.abs(v - 1) < onDevice(1e-3) || Math.abs(v + 1) < onDevice(1e-3)) near++;
           if (v > -1) union++;
         }
         const tol = (2 * near) / Math.max(1, union - near) + 1e-6;
@@ -126,10 +130,11 @@ test('predictTorch with lowResOnly gives the same low-res logits and low-res sta
     });
     assert.equal(r.masks, undefined);
     assert.ok(
-      maxAbsDiff(r.lowResLogits.toFloat32Array(), readRaw(`${caseKey(c)}/low_res_logits`).data) < 1e-3,
+      maxAbsDiff(r.lowResLogits.toFloat32Array(), readRaw(`${caseKey(c)}/low_res_logits`).data) <
+        onDevice(1e-3),
     );
     const stab = Array.from(r.stabilityScores.toFloat32Array());
     for (let i = 0; i < stab.length; i++)
-      assert.ok(Math.abs(stab[i] - want.stability_scores_low_res[i]) < 1e-4);
+      assert.ok(Math.abs(stab[i] - want.stability_scores_low_res[i]) < onDevice(1e-4));
   });
 });

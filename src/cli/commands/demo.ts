@@ -12,6 +12,7 @@ interface DemoCliOptions {
   seed: number;
   json?: boolean;
   threads: number;
+  device: string;
   iterations?: number;
   force?: boolean;
   progress: boolean;
@@ -76,6 +77,7 @@ export function register(program: Command): Command {
       "train this many iterations instead of the config's (quick looks)",
       int('--iterations', 1),
     )
+    .option('--device <device>', "'cpu' or 'cuda' (SAM and the student)", 'cpu')
     .option('--force', 'start over where --out holds data or a run made with other settings')
     .option('--no-progress', 'no progress bars')
     .addOption(hidden('--config <file>', 'run config (default configs/demo.json)'))
@@ -102,6 +104,7 @@ export function register(program: Command): Command {
             out: o.out,
             seed: o.seed,
             threads: o.threads,
+            device: o.device,
             iterations: o.iterations,
             force: o.force,
             progress: o.progress,
