@@ -80,6 +80,7 @@ const share = args.share;
 delete (args as Record<string, unknown>)['target-kind'];
 delete (args as Record<string, unknown>)['with-model'];
 delete (args as Record<string, unknown>).share;
+delete (args as Record<string, unknown>).frozen;
 const o = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Number(v)])) as Record<string, number>;
 for (const [k, v] of Object.entries(o)) {
   if (!Number.isInteger(v) || v < 1)

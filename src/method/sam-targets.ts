@@ -259,9 +259,7 @@ export class FrameMaskTargets implements MaskTargets {
   /** grid_sample coordinates of an augmented-frame point c: g = c * gridScale + gridOffset, per axis (x, y). */
   readonly gridScale: [number, number];
   readonly gridOffset: [number, number];
-  private readonly scale: Tensor;
-  private readonly offset: Tensor;
-  /** masks are borrowed: the caller keeps them alive while this object is used. */
+  /** masks are borrowed: the caller keeps them alive while this object is used (it owns no tensor). */
   constructor(
     readonly masks: Tensor,
     readonly frame: FrameMap,
@@ -281,18 +279,13 @@ export class FrameMaskTargets implements MaskTargets {
     // grid_sample coordinate g = 2 x / W - 1 of the original-frame x = (c * dstW - tx) / sx.
     this.gridScale = [(2 * frame.dstWidth) / (frame.sx * W), (2 * frame.dstHeight) / (frame.sy * H)];
     this.gridOffset = [(-2 * frame.tx) / (frame.sx * W) - 1, (-2 * frame.ty) / (frame.sy * H) - 1];
-    const opts = { dtype: 'float32' as const, device: masks.device };
-    this.scale = torch.tensor(this.gridScale, opts).keep();
-    this.offset = torch.tensor(this.gridOffset, opts).keep();
-  }
-  /** Releases the two small tensors this object owns (not the masks). */
-  dispose(): void {
-    this.scale.dispose();
-    this.offset.dispose();
   }
   private read(maps: Tensor, coords: Tensor): Tensor {
-    // maps [N, C, H, W], coords [N, P, 2] -> [N, C, P]
-    const grid = coords.float().mul(this.scale).add(this.offset).unsqueeze(2);
+    // maps [N, C, H, W], coords [N, P, 2] -> [N, C, P]; runs inside the caller's tidy.
+    const opts = { dtype: 'float32' as const, device: maps.device };
+    const scale = torch.tensor(this.gridScale, opts);
+    const offset = torch.tensor(this.gridOffset, opts);
+    const grid = coords.float().mul(scale).add(offset).unsqueeze(2);
     const v = torch.gridSample(maps.float(), grid, { alignCorners: false }).squeeze(3);
     return this.threshold === null ? v : v.gt(this.threshold).float();
   }

@@ -18,10 +18,10 @@ import type { PreparedDataset, PreparedLabel } from '../method/prepare/types.ts'
 import {
   DenseMaskTargets,
   FrameMaskTargets,
-  SamMaskTargets,
+  samOriginalFrameLogits,
   type SamGeometry,
 } from '../method/sam-targets.ts';
-import { tagsToPoints, type PointPromptTeacher } from '../method/tags-to-points.ts';
+import { tagsToPoints, type PointPromptTeacher, type TagPoints } from '../method/tags-to-points.ts';
 import type { ImageTargets } from '../method/types.ts';
 import { normalizeImages } from '../model/normalize.ts';
 import { resizedShape } from '../sam/preprocess.ts';
@@ -254,7 +254,6 @@ export class BatchSource {
     const device = this.opts.device ?? 'cpu';
     const images = torch.tidy(() => normalizeImages(torch.fromTypedArray(px, [B, 3, S, S], { device })));
     const owned: Tensor[] = [images];
-    const disposers: (() => void)[] = [];
     const targets = samples.map((s): ImageTargets | null => {
       if (s.image.label_type === 'tag') return null;
       if (s.image.label_type === 'mask') {
@@ -270,7 +269,6 @@ export class BatchSource {
       const masks = torch.fromTypedArray(s.samMasks!, [T, 3, H, W], { device });
       owned.push(masks);
       const fm = new FrameMaskTargets(masks, s.frame);
-      disposers.push(() => fm.dispose());
       const kind = s.image.label_type as 'point' | 'box';
       let prompts = null;
       if (T > 0) {
@@ -290,10 +288,7 @@ export class BatchSource {
       images,
       samples,
       targets,
-      dispose: () => {
-        torch.dispose(owned);
-        disposers.forEach((d) => d());
-      },
+      dispose: () => torch.dispose(owned),
     };
   }
 }
@@ -319,7 +314,7 @@ export async function tagTargets(
   latents: PromptLatentSource,
   samImgSize: number,
   config: TagsToPointsConfig,
-): Promise<{ targets: ImageTargets; owned: Tensor[]; points: number }> {
+): Promise<{ targets: ImageTargets; owned: Tensor[]; points: number; labels: TagPoints['labels'] }> {
   const { width: W, height: H } = sample.image;
   const r = await tagsToPoints(
     { embeddingId: sample.image.file_name, cams, tags: sample.tags, frame: sample.frame },
@@ -333,6 +328,7 @@ export async function tagTargets(
       targets: { classes: [], masks: new DenseMaskTargets(none), prompts: null, imageClasses },
       owned: [none],
       points: 0,
+      labels: [],
     };
   }
   const geometry: SamGeometry = {
@@ -345,19 +341,24 @@ export async function tagTargets(
     r.labels.map((l) => l.point),
     [H, W],
   );
-  // The teacher may run on another device than the student (e.g. SAM on the CPU).
-  const lowRes =
-    r.sam.lowResLogits.device === cams.device ? r.sam.lowResLogits : r.sam.lowResLogits.to(cams.device);
-  const owned = [r.sam.lowResLogits, r.sam.iou, r.sam.stability, z];
-  if (lowRes !== r.sam.lowResLogits) owned.push(lowRes);
+  // SAM's masks in the original frame, binarised at its threshold once per image: the targets point and box
+  // images get from prepare, read the same (cheap) way and batched with theirs. On the student's device
+  // (the teacher may run elsewhere).
+  const masks = torch.noGrad(() =>
+    torch.tidy(() =>
+      samOriginalFrameLogits(r.sam!.lowResLogits, geometry).gt(0).to({ dtype: 'uint8', device: cams.device }),
+    ),
+  );
+  const owned = [r.sam.lowResLogits, r.sam.iou, r.sam.stability, z, masks];
   return {
     targets: {
       classes: r.labels.map((l) => l.classId),
-      masks: new SamMaskTargets(lowRes, geometry, sample.frame),
+      masks: new FrameMaskTargets(masks, sample.frame),
       prompts: { kind: 'point', latents: z },
       imageClasses,
     },
     owned,
     points: r.labels.length,
+    labels: r.labels,
   };
 }

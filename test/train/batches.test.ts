@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as torch from '../../src/engine/index.ts';
 import { mapPoint } from '../../src/data/augment/index.ts';
-import { BatchSource } from '../../src/train/batches.ts';
-import { threeLevels } from '../../src/train/oracle.ts';
+import { tagsToPointsConfigSchema } from '../../src/method/config.ts';
+import { postprocessMasks } from '../../src/sam/postprocess.ts';
+import { resizedShape } from '../../src/sam/preprocess.ts';
+import { BatchSource, tagTargets } from '../../src/train/batches.ts';
+import { gtMasks, threeLevels } from '../../src/train/oracle.ts';
 import { syntheticSet } from './helpers.ts';
 
 let set: Awaited<ReturnType<typeof syntheticSet>>;
@@ -109,4 +112,75 @@ test('the oracle teacher answers a point inside an instance with that instance, 
   const s = out.stability.toFloat32Array();
   assert.ok(s[1] > 0);
   assert.equal(s[3 + 1], 0);
+});
+
+test("tag images: SAM's masks for the CAM peaks become binary original-frame targets read through the frame map", async () => {
+  const b = await source(8).batch(0);
+  const i = b.samples.findIndex((s) => s.image.label_type === 'tag');
+  const s = b.samples[i];
+  const S = 64;
+  // One CAM peak per tag, on a pixel inside an instance of that class (its 3 x 3 neighbourhood too).
+  const C = set.gt.categories.length;
+  const cam = new Float32Array(C * S * S);
+  const catIndex = new Map(set.gt.categories.map((c, k) => [c.id, k]));
+  const masks = gtMasks(set.gt);
+  for (const a of set.gt.annotations.filter((x) => x.image_id === s.image.id)) {
+    const k = catIndex.get(a.category_id)!;
+    if (!s.tags.includes(k) || cam.subarray(k * S * S, (k + 1) * S * S).some((v) => v > 0)) continue;
+    const m = masks.get(a.id)!;
+    let inside: [number, number] | null = null;
+    for (let y = 1; y < m.height - 1 && !inside; y++)
+      for (let x = 1; x < m.width - 1 && !inside; x++) {
+        let all = true;
+        for (let dy = -1; dy <= 1; dy++)
+          for (let dx = -1; dx <= 1; dx++) all &&= m.data[(y + dy) * m.width + x + dx] === 1;
+        if (all) inside = [x + 0.5, y + 0.5];
+      }
+    if (!inside) continue;
+    const [ax, ay] = mapPoint(s.frame, inside);
+    const cx = Math.floor(ax);
+    const cy = Math.floor(ay);
+    if (cx < 0 || cy < 0 || cx >= S || cy >= S) continue;
+    cam[k * S * S + cy * S + cx] = 1;
+  }
+  const cams = torch.fromTypedArray(cam, [C, S, S]);
+  const L = set.prepared.manifest.teacher.config.imgSize;
+  const r = await tagTargets(s, cams, set.teacher, set.latents, L, tagsToPointsConfigSchema.parse({}));
+  const T = r.targets.classes.length;
+  assert.ok(T > 0, 'the peaks gave point labels');
+  assert.equal(r.targets.masks.levels, 3);
+  assert.equal(r.targets.prompts!.kind, 'point');
+  // Expected: the teacher's masks for the same points, postprocessed to the original frame, > 0.
+  const { width: W, height: H } = s.image;
+  const labels = (r.targets as unknown as { masks: { masks: torch.Tensor } }).masks.masks;
+  assert.deepEqual(labels.shape, [T, 3, H, W]);
+  const pts: number[] = [];
+  const keep: number[] = [];
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const [ax, ay] = mapPoint(s.frame, [x + 0.5, y + 0.5]);
+      if (ax < 0 || ay < 0 || ax >= S || ay >= S) continue;
+      pts.push(ax / S, ay / S);
+      keep.push(y * W + x);
+    }
+  const got = r.targets.masks.sampleAll(torch.fromTypedArray(Float32Array.from(pts), [1, keep.length, 2]));
+  assert.equal(r.labels.length, T);
+  const out = await set.teacher.predictPoints(s.image.file_name, torch.tensor(r.labels.map((l) => l.point)));
+  const want = postprocessMasks(out.lowResLogits, {
+    imgSize: L,
+    inputSize: resizedShape([H, W], L),
+    originalSize: [H, W],
+  }).gt(0);
+  const g = got.toFloat32Array();
+  const w = want.reshape(T, 3, H * W).toTypedArray() as Uint8Array;
+  let ones = 0;
+  for (let t = 0; t < T * 3; t++)
+    keep.forEach((p, j) => {
+      const expected = w[t * H * W + p];
+      ones += expected;
+      assert.equal(g[t * keep.length + j] > 0.5 ? 1 : 0, expected, `target ${t}, pixel ${p}`);
+    });
+  assert.ok(ones > 0);
+  torch.dispose([r.owned, cams, got, out.lowResLogits, out.iou, out.stability, want]);
+  b.dispose();
 });
