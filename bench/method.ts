@@ -10,10 +10,10 @@
 //        [--targets 4] [--classes 4] [--iters 20] [--target-kind frame|lowres] [--with-model] [--share]
 // --with-model also times whole cpu-small training steps (the real model's forward, this loss, one backward)
 // and reports matching + loss as a share of the step.
-// --train <run config.json> instead runs real training iterations as src/train/trainer.ts does them (its
-// data: e.g. the oracle teacher on `wish synth` + `wish weaken` output; batches, augmentation, tag images'
-// CAM -> SAM point targets, forward, wishLoss + reading every term, backward, clip, AdamW) with the loss's
-// warm-up off, and reports the trainer's phases and matchLoss (wishLoss + the terms' reads) as a share of
+// --train <run config.json> instead runs real training iterations through the trainer's own step
+// (src/train/step.ts: batches, augmentation, tag images' CAM -> SAM point targets, forward, wishLoss and
+// one read of its terms, backward, clip, AdamW) on the config's data, with the loss's warm-up off, and
+// reports the trainer's phases and matchLoss (wishLoss + the terms' reads) as a share of
 // the iteration: the median over iterations of the per-iteration ratio, of wall time and of CPU time.
 // Threads: the engine's (WISH_NUM_THREADS). --frozen keeps the model (learning rate 0) so that two versions
 // compare on the same targets. Example:
@@ -30,8 +30,8 @@ import { identityMap } from '../src/data/augment/frame-map.ts';
 import { AdamW } from '../src/engine/optim/index.ts';
 import { loadRunConfig } from '../src/train/config.ts';
 import { setupRunData } from '../src/train/setup.ts';
-import { mix32 } from '../src/data/synth/rng.ts';
-import { BatchSource, tagTargets } from '../src/train/batches.ts';
+import { BatchSource } from '../src/train/batches.ts';
+import { trainStep, type StepContext } from '../src/train/step.ts';
 import { withTeacherPromptDim } from '../src/train/trainer.ts';
 import { buildModel } from '../src/model/build.ts';
 import { cpuSmall } from '../src/model/configs.ts';
@@ -346,62 +346,27 @@ async function trainSteps(
     Presets.shades_classic,
   );
   progress.start(warm + iterations, 0);
+  const step: StepContext = {
+    config: c,
+    model,
+    opt,
+    params,
+    data,
+    latents: run.latents,
+    teacher: run.teacher,
+    samImgSize,
+  };
   for (let it = 0; it < warm + iterations; it++) {
-    // The trainer's seeding: every draw of iteration `it` depends on (seed, it) only.
-    torch.manualSeed(mix32(c.seed, it));
-    const generator = new torch.Generator(mix32(c.seed ^ 0x10557, it));
-    const times = Object.fromEntries(phases.map((k) => [k, 0])) as Record<Phase, number>;
-    const cpu = { ...times };
-    let tick = performance.now();
+    // The trainer's own step; CPU time is read at each phase's end beside the step's wall times.
+    const cpu = Object.fromEntries(phases.map((k) => [k, 0])) as Record<Phase, number>;
     let tickCpu = cpuMs();
-    const lap = (k: Phase): void => {
-      const now = performance.now();
+    const r = await trainStep(step, it, (k) => {
       const nowCpu = cpuMs();
-      times[k] += now - tick;
       cpu[k] += nowCpu - tickCpu;
-      tick = now;
       tickCpu = nowCpu;
-    };
-    const batch = await data.batch(it);
-    lap('data');
-    model.train();
-    const out = torch.tidy(() => model.forward(batch.images));
-    lap('forward');
-    const owned: Tensor[] = [];
-    const targets: ImageTargets[] = [];
-    for (let b = 0; b < batch.samples.length; b++) {
-      const t = batch.targets[b];
-      if (t) {
-        targets.push(t);
-        continue;
-      }
-      const cams = torch.noGrad(() => out.camMaps.select(0, b).detach());
-      owned.push(cams);
-      const r = await tagTargets(
-        batch.samples[b],
-        cams,
-        run.teacher!,
-        run.latents,
-        samImgSize,
-        c.tagsToPoints,
-      );
-      owned.push(...r.owned);
-      if (r.targets.classes.length > 0) samImages++;
-      targets.push(r.targets);
-    }
-    lap('sam');
-    const loss = wishLoss(out, targets, c.loss, { iteration: it, generator });
-    loss.total.item();
-    for (const v of Object.values(loss.terms)) v.item();
-    lap('matchLoss');
-    loss.total.backward();
-    lap('backward');
-    if (c.gradClip > 0) torch.clipGradNorm(params, c.gradClip).dispose();
-    opt.step();
-    opt.zeroGrad();
-    lap('optimizer');
-    torch.dispose([loss, out, owned]);
-    batch.dispose();
+    });
+    const times = r.times;
+    samImages += r.tagImagesWithPoints;
     if (it >= warm) {
       for (const k of phases) wall[k].push(times[k]);
       const sum = (x: Record<Phase, number>): number => phases.reduce((a, k) => a + x[k], 0);

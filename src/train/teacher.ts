@@ -38,11 +38,15 @@ export class SamPromptLatents implements PromptLatentSource {
             originalSize,
             this.imgSize,
           );
-          return this.encoder.promptLatents({ points: torch.fromTypedArray(xy, [T, 2], { device: this.device }) });
+          return this.encoder.promptLatents({
+            points: torch.fromTypedArray(xy, [T, 2], { device: this.device }),
+          });
         }
         const corners = prompts.flatMap(([x, y, w, h]) => [x, y, x + w, y + h]);
         const b = applyBoxes(corners, originalSize, this.imgSize);
-        return this.encoder.promptLatents({ boxes: torch.fromTypedArray(b, [T, 4], { device: this.device }) });
+        return this.encoder.promptLatents({
+          boxes: torch.fromTypedArray(b, [T, 4], { device: this.device }),
+        });
       }),
     );
   }

@@ -1,6 +1,6 @@
-// The WISH trainer as one straight loop (paper section 5.1.2, DESIGN section 4):
+// The WISH trainer as one straight loop (paper section 5.1.2, DESIGN section 4) of trainStep (step.ts:
 //   batch -> forward -> (tag images: CAM peaks -> SAM points, Eq. 18) -> Eq. 20 loss (only L_cam during
-//   the warm-up) -> backward -> clip -> AdamW (backbone lr x0.1) -> warmup+poly schedule
+//   the warm-up) -> backward -> clip -> AdamW (backbone lr x0.1)) and the warmup+poly schedule,
 // with checkpoints, periodic mask AP, JSONL metrics, a curves PNG, a progress bar and a time breakdown.
 // Determinism: every random draw of iteration `it` (batch order, augmentation, the loss's point sampling,
 // the global RNG) is seeded from (seed, it), so `resume` continues with exactly the losses of an
@@ -10,7 +10,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 import * as torch from '../engine/index.ts';
-import type { Tensor } from '../engine/index.ts';
 import {
   loadPth,
   loadSafetensors,
@@ -18,19 +17,16 @@ import {
   saveTrainingCheckpoint,
 } from '../engine/io/checkpoint.ts';
 import { AdamW, LrScheduler, polySchedule } from '../engine/optim/index.ts';
-import { mix32 } from '../data/synth/rng.ts';
-import { lossPhase, wishLoss } from '../method/losses.ts';
-import { DenseMaskTargets, type MaskTargets } from '../method/sam-targets.ts';
 import type { PointPromptTeacher } from '../method/tags-to-points.ts';
-import type { ImageTargets } from '../method/types.ts';
 import type { PreparedDataset } from '../method/prepare/types.ts';
 import { buildModel } from '../model/build.ts';
 import { ResNet, loadTorchvisionResNet } from '../model/backbone/resnet.ts';
 import type { WishModel } from '../model/wish-model.ts';
-import { BatchSource, tagTargets } from './batches.ts';
+import { BatchSource } from './batches.ts';
 import type { RunConfig } from './config.ts';
 import { evaluateMaskAp, loadValSet, type ValSet } from './evaluate.ts';
 import { appendJsonl, summarizeTimes, writeCurvesPng, type CurvePoint, type StepTimes } from './metrics.ts';
+import { trainStep, type StepContext } from './step.ts';
 import type { PromptLatentSource } from './teacher.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -175,67 +171,22 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     });
   };
 
+  const step: StepContext = {
+    config: c,
+    model,
+    opt,
+    params,
+    data,
+    latents: o.latents,
+    teacher: o.teacher,
+    samImgSize,
+  };
   const t0 = performance.now();
   let it = start;
   for (; it < c.iterations; it++) {
-    // Every random draw of this iteration depends on (seed, it) only.
-    torch.manualSeed(mix32(c.seed, it));
-    const generator = new torch.Generator(mix32(c.seed ^ 0x10557, it));
-    const phase = lossPhase(it, c.loss);
-    const times: StepTimes = { data: 0, sam: 0, forward: 0, matchLoss: 0, backward: 0, optimizer: 0 };
-    let tick = performance.now();
-    const lap = (k: keyof StepTimes): void => {
-      const now = performance.now();
-      times[k] += now - tick;
-      tick = now;
-    };
-
-    const batch = await data.batch(it);
-    lap('data');
-    model.train();
-    const out = torch.tidy(() => model.forward(batch.images));
-    lap('forward');
-
-    // Tag images: their CAMs now -> SAM point targets (skipped in the CAM-only warm-up, which needs none).
-    const owned: Tensor[] = [];
-    let tagPoints = 0;
-    const targets: ImageTargets[] = [];
-    for (let b = 0; b < batch.samples.length; b++) {
-      const t = batch.targets[b];
-      if (t) {
-        targets.push(t);
-        continue;
-      }
-      const s = batch.samples[b];
-      if (!phase.seg) {
-        targets.push({ classes: [], masks: emptyMasks(owned, c.device), prompts: null, imageClasses: s.tags });
-        continue;
-      }
-      const cams = torch.noGrad(() => out.camMaps.select(0, b).detach());
-      owned.push(cams);
-      const r = await tagTargets(s, cams, o.teacher!, o.latents, samImgSize, c.tagsToPoints);
-      owned.push(...r.owned);
-      tagPoints += r.points;
-      targets.push(r.targets);
-    }
-    lap('sam');
-
-    const loss = wishLoss(out, targets, c.loss, { iteration: it, generator });
-    const total = loss.total.item();
-    const values = loss.termValues.toFloat32Array(); // one copy for every term
-    const terms = Object.fromEntries(loss.termNames.map((k, i) => [k, values[i]]));
-    lap('matchLoss');
-    if (!Number.isFinite(total)) throw new Error(`iteration ${it}: the loss is ${total}`);
-    loss.total.backward();
-    lap('backward');
-    if (c.gradClip > 0) torch.clipGradNorm(params, c.gradClip).dispose();
-    opt.step();
-    opt.zeroGrad();
+    const { total, terms, times, seg, tagPoints } = await trainStep(step, it);
     const lr = opt.paramGroups[opt.paramGroups.length - 1].lr;
     sched.step();
-    lap('optimizer');
-    torch.dispose([loss.total, loss.terms, loss.termValues, out, owned]);
-    batch.dispose();
 
     losses.push(total);
     timeRows.push(times);
@@ -244,7 +195,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       await appendJsonl(metricsFile, {
         kind: 'train',
         iteration: it + 1,
-        phase: phase.seg ? 'all' : 'cam-only',
+        phase: seg ? 'all' : 'cam-only',
         loss: total,
         terms,
         lr,
@@ -316,13 +267,6 @@ export function withTeacherPromptDim(c: RunConfig, prepared: PreparedDataset): R
   throw new Error(
     `model.promptDim is ${c.model.promptDim} but the teacher's prompt embeddings are ${samDim} wide (${prepared.manifest.teacher.checkpoint}); set model.promptDim to ${samDim}`,
   );
-}
-
-/** No instance targets (a tag image during the CAM-only warm-up). */
-function emptyMasks(owned: Tensor[], device: string): MaskTargets {
-  const none = torch.zeros([0, 1, 1], { device });
-  owned.push(none);
-  return new DenseMaskTargets(none);
 }
 
 interface MetricsRecord {
