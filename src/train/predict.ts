@@ -43,8 +43,11 @@ export async function predictFiles(o: {
   /** base name -> image id (e.g. imageIdsFromGt); default: 1-based position in `files`. */
   imageIds?: Map<string, number>;
   onImage?: (done: number) => void;
+  /** 'cpu' (default) or 'cuda'. */
+  device?: string;
 }): Promise<{ results: CocoResult[]; resultsFile: string; overlayDir: string; imagesFile: string }> {
   const { model, inputSize, categoryIds } = await loadTrainedModel(o.checkpoint);
+  if (o.device && o.device !== 'cpu') model.to(o.device);
   const overlayDir = path.join(o.outDir, 'overlays');
   await mkdir(overlayDir, { recursive: true });
   const results: CocoResult[] = [];

@@ -13,6 +13,7 @@ interface PredictCliOptions {
   out: string;
   scoreThreshold: string;
   gt?: string;
+  device: string;
 }
 
 const EXT = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
@@ -48,6 +49,7 @@ async function runPredict(opts: PredictCliOptions): Promise<void> {
     minScore,
     imageIds: opts.gt ? imageIdsFromGt(await loadCocoJson(opts.gt)) : undefined,
     onImage: (done) => bar.update(done),
+    device: opts.device,
   });
   bar.stop();
   console.log(
@@ -63,6 +65,7 @@ export function register(program: Command): Command {
     .requiredOption('--images <paths...>', 'image files or folders')
     .requiredOption('--out <dir>', 'output folder: results.json + overlays/')
     .option('--score-threshold <s>', 'drop instances scoring below this', '0.3')
+    .option('--device <device>', "'cpu' or 'cuda'", 'cpu')
     .option(
       '--gt <coco.json>',
       'take image ids from this COCO file (by file name), e.g. to run wish eval after',

@@ -1,4 +1,4 @@
-// `wish train --config FILE [--resume] [--out DIR]`: the WISH trainer (src/train/trainer.ts).
+// `wish train --config FILE [--resume] [--out DIR] [--device cuda]`: the WISH trainer (src/train/trainer.ts).
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadRunConfig } from '../../train/config.ts';
@@ -11,10 +11,12 @@ interface TrainCliOptions {
   config: string;
   resume?: boolean;
   out?: string;
+  device?: string;
 }
 
 async function runTrain(opts: TrainCliOptions): Promise<void> {
   const config = await loadRunConfig(opts.config);
+  if (opts.device) config.device = opts.device; // over the config's `device`
   const outDir = path.resolve(opts.out ?? path.join('runs', path.basename(opts.config, '.json')));
   if (opts.resume && !(await hasCheckpoint(outDir))) {
     throw new Error(`--resume: no ${CHECKPOINT_FILE} in ${outDir}`);
@@ -51,5 +53,6 @@ export function register(program: Command): Command {
     .requiredOption('--config <file>', 'run config JSON (see configs/)')
     .option('--resume', 'continue from the checkpoint in the output folder')
     .option('--out <dir>', 'output folder (default runs/<config name>)')
+    .option('--device <device>', "'cpu' or 'cuda' (default: the config's device)")
     .action(async (opts: TrainCliOptions) => runTrain(opts));
 }
