@@ -346,7 +346,9 @@ export async function tagTargets(
   // (the teacher may run elsewhere).
   const masks = torch.noGrad(() =>
     torch.tidy(() =>
-      samOriginalFrameLogits(r.sam!.lowResLogits, geometry).gt(0).to({ dtype: 'uint8', device: cams.device }),
+      samOriginalFrameLogits(r.sam!.lowResLogits, geometry)
+        .gt(config.maskThreshold)
+        .to({ dtype: 'uint8', device: cams.device }),
     ),
   );
   const owned = [r.sam.lowResLogits, r.sam.iou, r.sam.stability, z, masks];
