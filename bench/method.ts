@@ -31,6 +31,7 @@ import { AdamW } from '../src/engine/optim/index.ts';
 import { loadRunConfig } from '../src/train/config.ts';
 import { setupRunData } from '../src/train/setup.ts';
 import { BatchSource } from '../src/train/batches.ts';
+import { TIME_KEYS } from '../src/train/metrics.ts';
 import { trainStep, type StepContext } from '../src/train/step.ts';
 import { withTeacherPromptDim } from '../src/train/trainer.ts';
 import { buildModel } from '../src/model/build.ts';
@@ -334,7 +335,7 @@ async function trainSteps(
     device: c.device,
   });
   const samImgSize = run.prepared.manifest.teacher.config.imgSize;
-  const phases = ['data', 'sam', 'forward', 'matchLoss', 'backward', 'optimizer'] as const;
+  const phases = TIME_KEYS; // the trainer's phases, as trainStep times them
   type Phase = (typeof phases)[number];
   const wall: Record<Phase, number[]> = Object.fromEntries(phases.map((k) => [k, []])) as never;
   const shares: number[] = [];

@@ -99,9 +99,12 @@ export async function trainStep(
   const values = loss.termValues.toFloat32Array(); // one copy for every term
   const terms = Object.fromEntries(loss.termNames.map((k, i) => [k, values[i]]));
   lap('matchLoss');
-  if (!Number.isFinite(total)) {
+  const release = (): void => {
     torch.dispose([loss.total, loss.terms, loss.termValues, out, owned]);
     batch.dispose();
+  };
+  if (!Number.isFinite(total)) {
+    release();
     throw new Error(`iteration ${it}: the loss is ${total}`);
   }
   loss.total.backward();
@@ -110,7 +113,6 @@ export async function trainStep(
   ctx.opt.step();
   ctx.opt.zeroGrad();
   lap('optimizer');
-  torch.dispose([loss.total, loss.terms, loss.termValues, out, owned]);
-  batch.dispose();
+  release();
   return { total, terms, times, seg: phase.seg, tagPoints, tagImagesWithPoints };
 }
