@@ -8,6 +8,7 @@ import type { CocoDataset } from '../../src/data/coco/index.ts';
 import { ANNOTATIONS_FILE, writeSynthDataset } from '../../src/data/synth/index.ts';
 import { weaken, writeWeakDataset } from '../../src/data/weak/index.ts';
 import { parseRunConfig, type RunConfig } from '../../src/train/config.ts';
+import { TINY_STUDENT } from '../train/helpers.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const teacher = {
@@ -41,14 +42,7 @@ export async function tinyExperimentData(): Promise<{
 }
 
 /** A very small student (prompt width 64, the shipped teacher's) for pipeline tests. */
-export const TINY_MODEL = {
-  numClasses: 4,
-  promptDim: 64,
-  inputSize: 64,
-  backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
-  pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
-  decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
-};
+export const TINY_MODEL = { ...TINY_STUDENT, promptDim: 64 };
 
 /** A few iterations of TINY_MODEL. */
 export function tinyRunConfig(over: Record<string, unknown> = {}): RunConfig {

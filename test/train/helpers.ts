@@ -43,16 +43,19 @@ export async function syntheticSet(images: number, counts: WeakenCounts, size = 
 }
 
 /** A small run config for tests: cpu-small shrunk further. */
+/** cpu-small shrunk for tests (prompts 256 wide, as SAM's and the oracle's). */
+export const TINY_STUDENT = {
+  numClasses: 4,
+  promptDim: 256,
+  inputSize: 64,
+  backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
+  pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
+  decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
+};
+
 export function tinyConfig(over: Record<string, unknown> = {}): RunConfig {
   return parseRunConfig({
-    model: {
-      numClasses: 4,
-      promptDim: 256,
-      inputSize: 64,
-      backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
-      pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
-      decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
-    },
+    model: TINY_STUDENT,
     data: { prepared: '(memory)' },
     batchSize: 2,
     iterations: 6,
