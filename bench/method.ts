@@ -15,7 +15,8 @@
 // one read of its terms, backward, clip, AdamW) on the config's data, with the loss's warm-up off, and
 // reports the trainer's phases and matchLoss (wishLoss + the terms' reads) as a share of
 // the iteration: the median over iterations of the per-iteration ratio, of wall time and of CPU time.
-// Threads: the engine's (WISH_NUM_THREADS). --frozen keeps the model (learning rate 0) so that two versions
+// Threads: the engine's (WISH_NUM_THREADS). With the config's "device": "cuda" the model and batches run on
+// the GPU and every phase ends with a synchronize (its kernels are timed in it). --frozen keeps the model (learning rate 0) so that two versions
 // compare on the same targets. Example:
 //   WISH_NUM_THREADS=1 npm run bench:method -- --train configs/cpu-small.json --iters 40 [--share] [--frozen]
 // The last line is JSON. The default is the cpu-small shape (96 px images, 24 x 24 masks, 3 decoder
@@ -317,6 +318,7 @@ async function trainSteps(
   if (sharePoints) c.loss.matcher.sharePointsAcrossLayers = true;
   torch.manualSeed(c.seed); // as the trainer seeds the model's init
   const model = buildModel(c.model);
+  if (c.device !== 'cpu') model.to(c.device);
   const params = model.parameters().filter((p) => p.requiresGrad);
   // --frozen: learning rate 0, so every run sees the same model and so the same targets (tag images' CAM
   // points depend on the model): for comparing two versions of the loss on identical work.
@@ -356,6 +358,7 @@ async function trainSteps(
     latents: run.latents,
     teacher: run.teacher,
     samImgSize,
+    syncPhases: true, // on a GPU, each phase's own kernels are timed in it
   };
   for (let it = 0; it < warm + iterations; it++) {
     // The trainer's own step; CPU time is read at each phase's end beside the step's wall times.

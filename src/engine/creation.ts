@@ -27,11 +27,15 @@ export class Generator {
   /** Opaque handle owned by the addon; released by the GC. */
   readonly handle: object;
   readonly seed: number;
+  /** Where it draws: 'cpu' or 'cuda:N' (the form Tensor.device reports). */
+  readonly device: string;
   constructor(seed: number, device = 'cpu') {
     if (!Number.isSafeInteger(seed) || seed < 0)
       throw new RangeError(`Generator seed must be a non-negative integer, got ${seed}`);
     this.seed = seed;
     this.handle = N.newGenerator(seed, device);
+    // The engine never changes the current CUDA device, so a bare 'cuda' is device 0.
+    this.device = device === 'cuda' ? 'cuda:0' : device;
   }
 }
 

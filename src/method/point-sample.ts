@@ -27,12 +27,16 @@ export function pointSample(maps: Tensor, coords: Tensor): Tensor {
   });
 }
 
-/** n x p points uniform in [0, 1]^2: [n, p, 2]. */
-export function uniformPoints(n: number, p: number, generator?: Generator, device?: string): Tensor {
-  // Drawn on the CPU, where the trainer's seeded generator lives, so a run samples the same points on any
-  // device.
-  if (!device || device === 'cpu') return torch.rand([n, p, 2], { generator });
-  return torch.tidy(() => torch.rand([n, p, 2], { generator }).to(device));
+/**
+ * n x p points uniform in [0, 1]^2 on `device`: [n, p, 2]. Drawn where the generator lives: a CPU generator
+ * gives the same points on any device (drawn on the CPU, then moved); a generator on the device draws
+ * there, as Mask2Former does on a GPU (at paper sizes the CPU draw and copy cost more than the rest of the
+ * loss). Without a generator, the device's default one draws.
+ */
+export function uniformPoints(n: number, p: number, generator?: Generator, device = 'cpu'): Tensor {
+  const target = device === 'cuda' ? 'cuda:0' : device;
+  if ((generator?.device ?? target) === target) return torch.rand([n, p, 2], { generator, device: target });
+  return torch.tidy(() => torch.rand([n, p, 2], { generator }).to(target));
 }
 
 /** Mask2Former's calculate_uncertainty: points whose logit is near 0 are the least certain. */

@@ -28,6 +28,11 @@ export interface StepContext {
   teacher?: PointPromptTeacher;
   /** SAM's input side L (the teacher's geometry for tag-image targets). */
   samImgSize: number;
+  /**
+   * Wait for the device's queued work at each phase's end, so a GPU's asynchronous work is timed in the
+   * phase that queued it rather than where the CPU next waits (benchmarks; costs the overlap).
+   */
+  syncPhases?: boolean;
 }
 
 export interface StepResult {
@@ -50,11 +55,14 @@ export async function trainStep(
 ): Promise<StepResult> {
   const c = ctx.config;
   torch.manualSeed(mix32(c.seed, it));
-  const generator = new torch.Generator(mix32(c.seed ^ 0x10557, it));
+  // The matcher's and the loss's point draws, on the training device (a GPU draws its own stream).
+  const generator = new torch.Generator(mix32(c.seed ^ 0x10557, it), c.device);
   const phase = lossPhase(it, c.loss);
   const times: StepTimes = { data: 0, sam: 0, forward: 0, matchLoss: 0, backward: 0, optimizer: 0 };
   let tick = performance.now();
+  const sync = ctx.syncPhases === true && c.device !== 'cpu';
   const lap = (k: keyof StepTimes): void => {
+    if (sync) torch.cuda.synchronize();
     const now = performance.now();
     times[k] += now - tick;
     tick = now;

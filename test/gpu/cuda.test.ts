@@ -5,6 +5,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import * as torch from '../../src/engine/index.ts';
 import type { Tensor } from '../../src/engine/index.ts';
+import { uniformPoints } from '../../src/method/point-sample.ts';
 import { buildModel } from '../../src/model/build.ts';
 import { evaluateMaskAp, type ValSet } from '../../src/train/evaluate.ts';
 import { train } from '../../src/train/trainer.ts';
@@ -38,6 +39,25 @@ test('tensors move to the GPU and back, seeded generators and synchronize work',
   torch.cuda.synchronize();
   assert.ok(torch.cuda.deviceCount() >= 1);
 });
+
+test(
+  'point draws: a CUDA generator draws on the GPU, a CPU generator gives its CPU stream on any device',
+  { skip },
+  () => {
+    const draw = (g: torch.Generator, device: string): Float32Array =>
+      torch.tidy(() => {
+        const p = uniformPoints(3, 50, g, device);
+        assert.equal(p.device, device === 'cpu' ? 'cpu' : 'cuda:0');
+        assert.deepEqual(p.shape, [3, 50, 2]);
+        return p.cpu().toFloat32Array();
+      });
+    const onGpu = draw(new torch.Generator(7, 'cuda'), 'cuda');
+    assert.deepEqual(draw(new torch.Generator(7, 'cuda'), 'cuda:0'), onGpu); // seeded: repeatable
+    assert.notDeepEqual(draw(new torch.Generator(8, 'cuda'), 'cuda'), onGpu);
+    assert.ok(onGpu.every((v) => v >= 0 && v < 1));
+    assert.deepEqual(draw(new torch.Generator(7), 'cuda'), draw(new torch.Generator(7), 'cpu'));
+  },
+);
 
 for (const [name, pixelDecoder] of [
   ['FPN', { kind: 'fpn', convDim: 16, maskDim: 16 }],
