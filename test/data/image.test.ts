@@ -139,6 +139,32 @@ describe('resampling', () => {
     }
   });
 
+  test('RGB resampling equals resampling each channel alone (flips, crops, padding, any scale)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.double({ min: 0.2, max: 3, noNaN: true }),
+        fc.double({ min: 0.2, max: 3, noNaN: true }),
+        fc.boolean(),
+        fc.double({ min: -20, max: 20, noNaN: true }),
+        fc.integer({ min: 0, max: 1000 }),
+        (w, h, sx, sy, flip, off, seed) => {
+          const img = randomImage(w, h, seed);
+          const mx = { scale: flip ? -sx : sx, offset: flip ? w * sx + off : off };
+          const my = { scale: sy, offset: -off / 2 };
+          const rgb = resampleBilinear(img.data, w, h, 3, mx, my, 17, 9, 5);
+          for (let c = 0; c < 3; c++) {
+            const plane = img.data.filter((_, i) => i % 3 === c);
+            const one = resampleBilinear(plane, w, h, 1, mx, my, 17, 9, 5);
+            for (let k = 0; k < one.length; k++) if (!Object.is(one[k], rgb[k * 3 + c])) return false;
+          }
+          return true;
+        },
+      ),
+    );
+  });
+
   test('resampleImage checks buffer sizes', () => {
     assert.throws(
       () =>

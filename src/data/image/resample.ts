@@ -112,36 +112,58 @@ export function resampleBilinear(
   if (rowHi < 0) return out;
   const rows = rowHi - rowLo + 1;
   const tmp = new Float32Array(rows * dstWidth * channels); // rows x dstW x C
+  const { start: xStart, count: xCount, weights: xW, taps: xTaps } = tx;
   for (let r = 0; r < rows; r++) {
     const srcRow = (rowLo + r) * width * channels;
     const tmpRow = r * dstWidth * channels;
     for (let u = 0; u < dstWidth; u++) {
-      const s0 = tx.start[u];
+      const s0 = xStart[u];
       if (s0 < 0) continue;
-      const n = tx.count[u];
-      const wOff = u * tx.taps;
+      const n = xCount[u];
+      const wOff = u * xTaps;
+      if (channels === 3) {
+        // RGB, the common case, with the three sums in one pass over the taps (same order per channel).
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        for (let i = 0, p = srcRow + s0 * 3; i < n; i++, p += 3) {
+          const w = xW[wOff + i];
+          a0 += w * src[p];
+          a1 += w * src[p + 1];
+          a2 += w * src[p + 2];
+        }
+        const o = tmpRow + u * 3;
+        tmp[o] = a0;
+        tmp[o + 1] = a1;
+        tmp[o + 2] = a2;
+        continue;
+      }
       for (let c = 0; c < channels; c++) {
         let acc = 0;
-        for (let i = 0; i < n; i++) acc += tx.weights[wOff + i] * src[srcRow + (s0 + i) * channels + c];
+        for (let i = 0; i < n; i++) acc += xW[wOff + i] * src[srcRow + (s0 + i) * channels + c];
         tmp[tmpRow + u * channels + c] = acc;
       }
     }
   }
+  // Vertical pass tap by tap over whole rows (contiguous reads); each output still sums its taps in order,
+  // in a float64 accumulator as before, so the values are the same.
   const rowLen = dstWidth * channels;
+  const acc = new Float64Array(rowLen);
   for (let v = 0; v < dstHeight; v++) {
     const s0 = ty.start[v];
     if (s0 < 0) continue;
     const n = ty.count[v];
     const wOff = v * ty.taps;
+    acc.fill(0);
+    for (let i = 0; i < n; i++) {
+      const w = ty.weights[wOff + i];
+      const base = (s0 - rowLo + i) * rowLen;
+      for (let j = 0; j < rowLen; j++) acc[j] += w * tmp[base + j];
+    }
     const outRow = v * rowLen;
     for (let u = 0; u < dstWidth; u++) {
-      if (tx.start[u] < 0) continue;
-      for (let c = 0; c < channels; c++) {
-        const j = u * channels + c;
-        let acc = 0;
-        for (let i = 0; i < n; i++) acc += ty.weights[wOff + i] * tmp[(s0 - rowLo + i) * rowLen + j];
-        out[outRow + j] = acc;
-      }
+      if (xStart[u] < 0) continue;
+      for (let c = 0, j = u * channels; c < channels; c++, j++) out[outRow + j] = acc[j];
     }
   }
   return out;
