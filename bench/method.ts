@@ -335,6 +335,7 @@ async function trainSteps(
     cacheImages: true,
     latents: run.latents,
     device: c.device,
+    workers: c.data.workers,
   });
   const samImgSize = run.prepared.manifest.teacher.config.imgSize;
   const phases = TIME_KEYS; // the trainer's phases, as trainStep times them
@@ -380,9 +381,10 @@ async function trainSteps(
     progress.update(it + 1);
   }
   progress.stop();
+  await data.close();
   const med = Object.fromEntries(phases.map((k) => [k, median(wall[k])])) as Record<Phase, number>;
   console.log(
-    `${file}: ${iterations} iterations (after ${warm} warm-up), batch ${c.batchSize}, ${torch.getNumThreads()} threads, ` +
+    `${file}: ${iterations} iterations (after ${warm} warm-up), batch ${c.batchSize}, ${torch.getNumThreads()} threads, ${c.data.workers} augmentation workers, ` +
       `${(samImages / (warm + iterations)).toFixed(2)} tag images with SAM targets per batch, shared matching points: ${sharePoints}`,
   );
   console.log(phases.map((k) => `${k} ${med[k].toFixed(1)} ms`).join(', ') + ' (medians, wall)');
@@ -395,6 +397,7 @@ async function trainSteps(
       config: file,
       iterations,
       threads: torch.getNumThreads(),
+      workers: c.data.workers,
       share_points: sharePoints,
       frozen,
       ...Object.fromEntries(phases.map((k) => [`${k}_ms`, Number(med[k].toFixed(2))])),

@@ -7,11 +7,12 @@
 import path from 'node:path';
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
-import { augmentSample, type FrameMap, type LabeledInstance } from '../data/augment/index.ts';
-import { loadImage } from '../data/image/io.ts';
+import type { FrameMap } from '../data/augment/index.ts';
 import type { RgbImage } from '../data/image/types.ts';
 import { annToRle, decode, rleToCoco } from '../data/mask/index.ts';
 import { mix32, seededRandom } from '../data/synth/rng.ts';
+import { AugmentPool } from './augment-pool.ts';
+import { runAugmentJob, type AugmentJob, type AugmentResult } from './augment-job.ts';
 import type { WeakImage } from '../data/weak/types.ts';
 import type { TagsToPointsConfig } from '../method/config.ts';
 import type { PreparedDataset, PreparedLabel } from '../method/prepare/types.ts';
@@ -50,12 +51,6 @@ export interface Sample {
   tags: number[];
 }
 
-interface PerImage {
-  pixels: RgbImage;
-  /** Point / box images: [T, 3, H, W] SAM masks (0/1), decoded once. */
-  samMasks: Uint8Array | null;
-}
-
 const KINDS = new Set(['point', 'box', 'mask', 'tag']);
 
 export class BatchSource {
@@ -65,7 +60,12 @@ export class BatchSource {
   /** category id -> class index. */
   readonly classOf: Map<number, number>;
   readonly categoryIds: number[];
-  private readonly cache = new Map<number, PerImage>();
+  /** Decoded training images by file (augmentation in this thread; workers keep their own). */
+  private readonly pixelCache = new Map<string, RgbImage>();
+  private readonly samCache = new Map<number, Uint8Array>();
+  private pool: AugmentPool | null = null;
+  /** The next iteration's augmentation, started by the workers while this one trains. */
+  private ahead: { it: number; warps: Promise<AugmentResult[]> } | null = null;
   private readonly annsByImage = new Map<number, { category_id: number; segmentation?: unknown }[]>();
   private readonly perms = new Map<number, number[]>();
 
@@ -80,6 +80,11 @@ export class BatchSource {
       latents: PromptLatentSource;
       /** Where batch tensors go (the model's device); default 'cpu'. */
       device?: string;
+      /**
+       * Augmentation worker threads (0: augment in this thread). With workers, iteration it + 1's images
+       * are decoded and warped while it trains; the batches are the same either way. Call close() after.
+       */
+      workers?: number;
     },
   ) {
     const weak = prepared.weak;
@@ -135,48 +140,36 @@ export class BatchSource {
     });
   }
 
-  private async load(im: WeakImage): Promise<PerImage> {
-    const hit = this.cache.get(im.id);
-    if (hit) return hit;
-    const file = path.join(this.prepared.manifest.images, im.file_name);
-    const pixels = await loadImage(file);
-    if (pixels.width !== im.width || pixels.height !== im.height) {
-      throw new Error(
-        `${file}: image is ${pixels.width}x${pixels.height}, the dataset says ${im.width}x${im.height}`,
-      );
-    }
-    let samMasks: Uint8Array | null = null;
+  /** Point / box images: their labels' three SAM masks [T, 3, H, W] (0/1), decoded once per image. */
+  private samMasksOf(im: WeakImage): Uint8Array | null {
     const labels = this.prepared.labels.get(im.id);
-    if (labels && (im.label_type === 'point' || im.label_type === 'box')) {
-      const plane = im.width * im.height;
-      samMasks = new Uint8Array(labels.length * 3 * plane);
-      labels.forEach((l, t) =>
-        l.masks.forEach((rle, k) => {
-          const m = decode(rle);
-          if (m.width !== im.width || m.height !== im.height) {
-            throw new Error(
-              `${this.prepared.dir}: image ${im.id} label ${l.annotationId} level ${k + 1}: mask is ${m.width}x${m.height}, image ${im.width}x${im.height}`,
-            );
-          }
-          samMasks!.set(m.data, (t * 3 + k) * plane);
-        }),
-      );
-    }
-    const entry = { pixels, samMasks };
-    if (this.opts.cacheImages) this.cache.set(im.id, entry);
-    return entry;
+    if (!labels || (im.label_type !== 'point' && im.label_type !== 'box')) return null;
+    const hit = this.samCache.get(im.id);
+    if (hit) return hit;
+    const plane = im.width * im.height;
+    const samMasks = new Uint8Array(labels.length * 3 * plane);
+    labels.forEach((l, t) =>
+      l.masks.forEach((rle, k) => {
+        const m = decode(rle);
+        if (m.width !== im.width || m.height !== im.height) {
+          throw new Error(
+            `${this.prepared.dir}: image ${im.id} label ${l.annotationId} level ${k + 1}: mask is ${m.width}x${m.height}, image ${im.width}x${im.height}`,
+          );
+        }
+        samMasks.set(m.data, (t * 3 + k) * plane);
+      }),
+    );
+    if (this.opts.cacheImages) this.samCache.set(im.id, samMasks);
+    return samMasks;
   }
 
-  /** One augmented sample; `rand` draws the augmentation. */
-  async sample(index: number, rand: () => number): Promise<Sample & { samMasks: Uint8Array | null }> {
+  /** The augmentation job of image `index` in slot j of iteration it (its instances and random stream). */
+  private jobOf(index: number, it: number, j: number): AugmentJob {
     const im = this.images[index];
-    const { pixels, samMasks } = await this.load(im);
     const S = this.opts.inputSize;
-    const labels = this.prepared.labels.get(im.id) ?? [];
-    type Inst = LabeledInstance & { i: number };
-    let instances: Inst[] = [];
+    let instances: AugmentJob['instances'] = [];
     if (im.label_type === 'point' || im.label_type === 'box') {
-      instances = labels.map((l, i) =>
+      instances = (this.prepared.labels.get(im.id) ?? []).map((l, i) =>
         l.kind === 'point'
           ? { i, point: [l.prompt[0], l.prompt[1]] as [number, number] }
           : { i, box: l.prompt as [number, number, number, number] },
@@ -187,11 +180,21 @@ export class BatchSource {
         rle: rleToCoco(annToRle(a.segmentation, im.height, im.width, `image ${im.id} annotation ${i}`)),
       }));
     }
-    const w = augmentSample({ image: pixels, instances }, rand, {
-      targetWidth: S,
-      targetHeight: S,
-      ...this.opts.augment,
-    });
+    return {
+      file: path.join(this.prepared.manifest.images, im.file_name),
+      width: im.width,
+      height: im.height,
+      instances,
+      randSeed: mix32(mix32(this.opts.seed, it), j),
+      options: { targetWidth: S, targetHeight: S, ...this.opts.augment },
+      cache: this.opts.cacheImages,
+    };
+  }
+
+  /** One augmented sample from its warp (the augmentation job's result). */
+  private finish(index: number, w: AugmentResult): Sample & { samMasks: Uint8Array | null } {
+    const im = this.images[index];
+    const labels = this.prepared.labels.get(im.id) ?? [];
     const base = {
       image: im,
       frame: w.map,
@@ -218,10 +221,11 @@ export class BatchSource {
       };
     }
     // Point / box: keep the labels whose prompt survived the crop; their masks stay in the original frame.
+    const samMasks = this.samMasksOf(im)!;
     const plane = im.width * im.height;
     const kept = w.instances.map((x) => x.i);
     const masks = new Uint8Array(kept.length * 3 * plane);
-    kept.forEach((i, t) => masks.set(samMasks!.subarray(i * 3 * plane, (i + 1) * 3 * plane), t * 3 * plane));
+    kept.forEach((i, t) => masks.set(samMasks.subarray(i * 3 * plane, (i + 1) * 3 * plane), t * 3 * plane));
     return {
       ...base,
       labels: kept.map((i) => labels[i]),
@@ -233,15 +237,45 @@ export class BatchSource {
     };
   }
 
+  /** Iteration it's samples: augmented in this thread, or by the worker pool (then it + 1's are started). */
+  private async samplesOf(it: number): Promise<(Sample & { samMasks: Uint8Array | null })[]> {
+    const workers = this.opts.workers ?? 0;
+    if (workers === 0) {
+      return Promise.all(
+        this.indicesOf(it).map(async (index, j) =>
+          this.finish(index, await runAugmentJob(this.jobOf(index, it, j), this.pixelCache)),
+        ),
+      );
+    }
+    this.pool ??= new AugmentPool(workers);
+    const start = (k: number): Promise<AugmentResult[]> => {
+      const pool = this.pool!;
+      const p = Promise.all(this.indicesOf(k).map((index, j) => pool.run(this.jobOf(index, k, j), index)));
+      p.catch(() => undefined); // a prefetch nobody takes (the run stopped) must not be an unhandled rejection
+      return p;
+    };
+    const mine = this.ahead?.it === it ? this.ahead.warps : start(it);
+    this.ahead = { it: it + 1, warps: start(it + 1) };
+    const warps = await mine;
+    return this.indicesOf(it).map((index, j) => this.finish(index, warps[j]));
+  }
+
+  /** Stops the augmentation workers (if any); the source still works after, in this thread. */
+  async close(): Promise<void> {
+    this.ahead = null;
+    const pool = this.pool;
+    this.pool = null;
+    this.opts.workers = 0;
+    await pool?.close();
+  }
+
   /**
    * Iteration `it`'s batch: images [B, 3, S, S] normalised, and targets for every image (tag images get
    * theirs from tagTargets after the forward pass; until then their entry is null).
    */
   async batch(it: number): Promise<Batch> {
     const S = this.opts.inputSize;
-    const samples = await Promise.all(
-      this.indicesOf(it).map((idx, j) => this.sample(idx, seededRandom(mix32(mix32(this.opts.seed, it), j)))),
-    );
+    const samples = await this.samplesOf(it);
     const B = samples.length;
     const px = new Uint8Array(B * 3 * S * S);
     samples.forEach((s, b) => {

@@ -34,6 +34,11 @@ export const runConfigSchema = z
         valLimit: nonNegInt.default(0),
         /** Keep decoded training images in memory (small sets). */
         cacheImages: z.boolean().default(true),
+        /**
+         * Augmentation worker threads (0: augment between steps on the training thread). On a GPU a few
+         * workers keep the next batch ready; on a small CPU they compete with the model's threads.
+         */
+        workers: nonNegInt.default(0),
       })
       .strict()
       .refine((d) => (d.prepared === null) !== (d.oracle === null), {

@@ -115,6 +115,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     cacheImages: c.data.cacheImages,
     latents: o.latents,
     device: c.device,
+    workers: c.data.workers,
   });
   if (data.numClasses !== c.model.numClasses) {
     throw new Error(
@@ -183,38 +184,42 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const t0 = performance.now();
   let it = start;
-  for (; it < c.iterations; it++) {
-    const { total, terms, times, seg, tagPoints } = await trainStep(step, it);
-    const lr = opt.paramGroups[opt.paramGroups.length - 1].lr;
-    sched.step();
+  try {
+    for (; it < c.iterations; it++) {
+      const { total, terms, times, seg, tagPoints } = await trainStep(step, it);
+      const lr = opt.paramGroups[opt.paramGroups.length - 1].lr;
+      sched.step();
 
-    losses.push(total);
-    timeRows.push(times);
-    lossCurve.push({ iteration: it + 1, value: total });
-    if ((it + 1) % c.logEvery === 0 || it + 1 === c.iterations) {
-      await appendJsonl(metricsFile, {
-        kind: 'train',
-        iteration: it + 1,
-        phase: seg ? 'all' : 'cam-only',
-        loss: total,
-        terms,
-        lr,
-        tagPoints,
-        timesMs: times,
+      losses.push(total);
+      timeRows.push(times);
+      lossCurve.push({ iteration: it + 1, value: total });
+      if ((it + 1) % c.logEvery === 0 || it + 1 === c.iterations) {
+        await appendJsonl(metricsFile, {
+          kind: 'train',
+          iteration: it + 1,
+          phase: seg ? 'all' : 'cam-only',
+          loss: total,
+          terms,
+          lr,
+          tagPoints,
+          timesMs: times,
+        });
+      }
+      const done = it + 1 - start;
+      bar?.update(it + 1, {
+        loss: total.toFixed(3),
+        rate: (done / ((performance.now() - t0) / 1000)).toFixed(2),
       });
+      if (c.checkpointEvery > 0 && (it + 1) % c.checkpointEvery === 0) await saveCheckpoint(it + 1);
+      if (c.evalEvery > 0 && (it + 1) % c.evalEvery === 0) await runEval(it + 1);
+      await new Promise((r) => setImmediate(r)); // let the event loop breathe once per step
+      if ((o.stopAfter !== undefined && done >= o.stopAfter) || o.signal?.aborted) {
+        it++;
+        break;
+      }
     }
-    const done = it + 1 - start;
-    bar?.update(it + 1, {
-      loss: total.toFixed(3),
-      rate: (done / ((performance.now() - t0) / 1000)).toFixed(2),
-    });
-    if (c.checkpointEvery > 0 && (it + 1) % c.checkpointEvery === 0) await saveCheckpoint(it + 1);
-    if (c.evalEvery > 0 && (it + 1) % c.evalEvery === 0) await runEval(it + 1);
-    await new Promise((r) => setImmediate(r)); // let the event loop breathe once per step
-    if ((o.stopAfter !== undefined && done >= o.stopAfter) || o.signal?.aborted) {
-      it++;
-      break;
-    }
+  } finally {
+    await data.close(); // the augmentation workers, on every exit
   }
   bar?.stop();
   await saveCheckpoint(it);

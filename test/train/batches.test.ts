@@ -96,6 +96,51 @@ test('the same iteration gives the same batch; the order covers every image once
   );
 });
 
+test('augmentation workers give the same batches as the training thread, and name a bad image', async () => {
+  const plain = source(8);
+  const pooled = new BatchSource(set.prepared, { ...plain.opts, workers: 2 });
+  try {
+    for (const it of [0, 1, 2, 5, 6]) {
+      // 5 after 2: a skipped iteration's prefetch is dropped, not served.
+      const a = await plain.batch(it);
+      const b = await pooled.batch(it);
+      assert.deepEqual(b.images.toFloat32Array(), a.images.toFloat32Array(), `iteration ${it}: images`);
+      a.samples.forEach((s, j) => {
+        const t = b.samples[j];
+        assert.equal(t.image.id, s.image.id);
+        assert.deepEqual(t.frame, s.frame);
+        assert.deepEqual(t.pixels, s.pixels);
+        assert.deepEqual(t.classes, s.classes);
+        assert.deepEqual(t.labels, s.labels);
+        assert.deepEqual(t.dense, s.dense);
+        assert.deepEqual(t.tags, s.tags);
+        const ta = a.targets[j];
+        const tb = b.targets[j];
+        assert.equal(tb === null, ta === null);
+        if (ta && tb) {
+          const values = (x: typeof ta): Float32Array =>
+            (x.masks as unknown as { masks: torch.Tensor }).masks.float().toFloat32Array();
+          assert.deepEqual(values(tb), values(ta), `iteration ${it} image ${j}: targets`);
+          assert.deepEqual(tb.classes, ta.classes);
+        }
+      });
+      a.dispose();
+      b.dispose();
+    }
+  } finally {
+    await pooled.close();
+  }
+  assert.equal((await pooled.batch(0)).images.shape[0], 8); // closed: back to the training thread
+
+  const broken = {
+    ...set.prepared,
+    manifest: { ...set.prepared.manifest, images: '/nonexistent-folder' },
+  };
+  const bad = new BatchSource(broken, { ...plain.opts, workers: 1 });
+  await assert.rejects(bad.batch(0), /cannot read image \/nonexistent-folder\/.*: no such file/);
+  await bad.close();
+});
+
 test('the oracle teacher answers a point inside an instance with that instance, background with nothing', () => {
   const ann = set.weak.annotations.find((a) => a.point !== undefined)!;
   const weakIm = set.weak.images.find((w) => w.id === ann.image_id)!;
