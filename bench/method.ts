@@ -16,9 +16,15 @@
 // reports the trainer's phases and matchLoss (wishLoss + the terms' reads) as a share of
 // the iteration: the median over iterations of the per-iteration ratio, of wall time and of CPU time.
 // Threads: the engine's (WISH_NUM_THREADS). With the config's "device": "cuda" the model and batches run on
-// the GPU and every phase ends with a synchronize (its kernels are timed in it). --frozen keeps the model (learning rate 0) so that two versions
-// compare on the same targets. Example:
+// the GPU and every phase ends with a synchronize (its kernels are timed in it). --frozen keeps the model
+// (learning rate 0) so that two versions compare on the same targets. Example:
 //   WISH_NUM_THREADS=1 npm run bench:method -- --train configs/cpu-small.json --iters 40 [--share] [--frozen]
+// A paper-size step on oracle targets (no SAM weights or datasets needed), as measured on the H100:
+//   wish synth --out B/synth --images 32 --size 512 && wish weaken --in B/synth/annotations.json \
+//     --out B/weak.json --counts 10,11,11
+//   B/run.json: {"model": "paper", "backboneWeights": null, "batchSize": 4, "loss": {"warmupIterations": 0},
+//     "data": {"oracle": {"weak": "weak.json", "groundTruth": "synth/annotations.json"}, "workers": 4},
+//     "evalEvery": 0, "checkpointEvery": 0, "device": "cuda"}
 // The last line is JSON. The default is the cpu-small shape (96 px images, 24 x 24 masks, 3 decoder
 // layers + the initial prediction); `--points 12544 --mask 64 --layers 10` is a paper-sized point count.
 import { availableParallelism, loadavg } from 'node:os';
