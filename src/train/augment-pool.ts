@@ -7,11 +7,14 @@ import type { AugmentJob, AugmentResult } from './augment-job.ts';
 interface Pending {
   resolve: (r: AugmentResult) => void;
   reject: (e: Error) => void;
+  worker: number;
 }
 
 export class AugmentPool {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, Pending>();
+  /** Jobs in flight per worker: a busy worker keeps the process alive (its answer is awaited), an idle one not. */
+  private readonly busy: number[];
   private nextId = 0;
   private closed = false;
   private broken: Error | null = null;
@@ -24,13 +27,15 @@ export class AugmentPool {
     const boot =
       `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
       `.then((m) => { m.register(); return import(${JSON.stringify(new URL('./augment-worker.ts', import.meta.url).href)}); });`;
+    this.busy = new Array<number>(size).fill(0);
     this.workers = Array.from({ length: size }, () => {
       const w = new Worker(boot, { eval: true });
-      w.unref(); // an unclosed pool does not keep the process alive
+      w.unref(); // an idle (or unclosed) pool does not keep the process alive
       w.on('message', (m: { id: number; sample?: AugmentResult; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
+        if (--this.busy[p.worker] === 0) w.unref();
         if (m.error !== undefined) p.reject(new Error(m.error));
         else p.resolve(m.sample!);
       });
@@ -51,6 +56,8 @@ export class AugmentPool {
   private failAll(e: Error): void {
     for (const p of this.pending.values()) p.reject(new Error(`augmentation worker failed: ${e.message}`));
     this.pending.clear();
+    this.busy.fill(0);
+    for (const w of this.workers) w.unref();
   }
 
   /** Runs the job on worker key % size. */
@@ -58,9 +65,11 @@ export class AugmentPool {
     if (this.closed) return Promise.reject(new Error('AugmentPool: closed'));
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
+    const worker = key % this.workers.length;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.workers[key % this.workers.length].postMessage({ id, job });
+      this.pending.set(id, { resolve, reject, worker });
+      if (this.busy[worker]++ === 0) this.workers[worker].ref();
+      this.workers[worker].postMessage({ id, job });
     });
   }
 

@@ -11,8 +11,6 @@ import type { FrameMap } from '../data/augment/index.ts';
 import type { RgbImage } from '../data/image/types.ts';
 import { annToRle, decode, rleToCoco } from '../data/mask/index.ts';
 import { mix32, seededRandom } from '../data/synth/rng.ts';
-import { AugmentPool } from './augment-pool.ts';
-import { runAugmentJob, type AugmentJob, type AugmentResult } from './augment-job.ts';
 import type { WeakImage } from '../data/weak/types.ts';
 import type { TagsToPointsConfig } from '../method/config.ts';
 import type { PreparedDataset, PreparedLabel } from '../method/prepare/types.ts';
@@ -26,6 +24,8 @@ import { tagsToPoints, type PointPromptTeacher, type TagPoints } from '../method
 import type { ImageTargets } from '../method/types.ts';
 import { normalizeImages } from '../model/normalize.ts';
 import { resizedShape } from '../sam/preprocess.ts';
+import { AugmentPool } from './augment-pool.ts';
+import { runAugmentJob, type AugmentJob, type AugmentResult } from './augment-job.ts';
 import type { PromptLatentSource } from './teacher.ts';
 
 export interface AugmentSettings {
@@ -240,9 +240,10 @@ export class BatchSource {
   /** Iteration it's samples: augmented in this thread, or by the worker pool (then it + 1's are started). */
   private async samplesOf(it: number): Promise<(Sample & { samMasks: Uint8Array | null })[]> {
     const workers = this.opts.workers ?? 0;
+    const indices = this.indicesOf(it); // before it + 1's, which may start the next epoch's order
     if (workers === 0) {
       return Promise.all(
-        this.indicesOf(it).map(async (index, j) =>
+        indices.map(async (index, j) =>
           this.finish(index, await runAugmentJob(this.jobOf(index, it, j), this.pixelCache)),
         ),
       );
@@ -257,7 +258,7 @@ export class BatchSource {
     const mine = this.ahead?.it === it ? this.ahead.warps : start(it);
     this.ahead = { it: it + 1, warps: start(it + 1) };
     const warps = await mine;
-    return this.indicesOf(it).map((index, j) => this.finish(index, warps[j]));
+    return indices.map((index, j) => this.finish(index, warps[j]));
   }
 
   /** Stops the augmentation workers (if any); the source still works after, in this thread. */

@@ -1,6 +1,8 @@
 // The data pipeline: the oracle's three nested levels, batches that mix label kinds with targets that
 // follow the augmentation, determinism per (seed, iteration), and the oracle teacher's answers.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { before, test } from 'node:test';
 import * as torch from '../../src/engine/index.ts';
 import { mapPoint } from '../../src/data/augment/index.ts';
@@ -139,6 +141,25 @@ test('augmentation workers give the same batches as the training thread, and nam
   const bad = new BatchSource(broken, { ...plain.opts, workers: 1 });
   await assert.rejects(bad.batch(0), /cannot read image \/nonexistent-folder\/.*: no such file/);
   await bad.close();
+});
+
+test('a process that awaits only its augmentation workers stays alive until they answer', () => {
+  const im = set.prepared.weak.images[0];
+  const file = path.join(set.prepared.manifest.images, im.file_name);
+  const pool = new URL('../../src/train/augment-pool.ts', import.meta.url).href;
+  const job = { file, width: im.width, height: im.height, instances: [], randSeed: 1, cache: false };
+  const code = [
+    `import { AugmentPool } from ${JSON.stringify(pool)};`,
+    'const pool = new AugmentPool(1);',
+    `const job = { ...${JSON.stringify(job)}, options: { targetWidth: 32, targetHeight: 32 } };`,
+    'const r = await pool.run(job, 0);', // nothing else holds the event loop here
+    "console.log('warped', r.image.width, r.image.height);",
+    'await pool.close();',
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+  });
+  assert.match(out, /warped 32 32/);
 });
 
 test('the oracle teacher answers a point inside an instance with that instance, background with nothing', () => {
