@@ -104,3 +104,31 @@ test('the CPU configs start from the shipped pretrained backbone, which fits the
     model.dispose();
   }
 });
+
+test('docs/formats.md names every run-config key', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { runConfigSchema } = await import('../../src/train/config.ts');
+  const { matcherConfigSchema, tagsToPointsConfigSchema, wishLossConfigSchema } =
+    await import('../../src/method/config.ts');
+  const doc = await readFile(new URL('../../docs/formats.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Run configs'));
+  assert.ok(section.length > 100, 'docs/formats.md has a "## Run configs" section');
+  type Shaped = { shape: Record<string, unknown> };
+  const keysOf = (s: unknown): string[] => {
+    let x = s as { shape?: Record<string, unknown>; unwrap?: () => unknown };
+    while (!x.shape && x.unwrap) x = x.unwrap() as typeof x;
+    return Object.keys((x as Shaped).shape);
+  };
+  const top = (runConfigSchema as unknown as Shaped).shape;
+  const keys = [
+    ...keysOf(runConfigSchema),
+    ...['data', 'augment', 'optimizer'].flatMap((k) => keysOf(top[k])),
+    ...keysOf(wishLossConfigSchema),
+    ...keysOf(matcherConfigSchema),
+    ...keysOf(tagsToPointsConfigSchema),
+  ];
+  const named = (k: string): boolean =>
+    new RegExp(`(?<![\\w$])${k.replace(/\$/g, '\\$')}(?!\\w)`).test(section);
+  const missing = [...new Set(keys)].filter((k) => !named(k));
+  assert.deepEqual(missing, []);
+});
