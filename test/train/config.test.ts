@@ -127,8 +127,11 @@ test('docs/formats.md names every run-config key', async () => {
     ...keysOf(matcherConfigSchema),
     ...keysOf(tagsToPointsConfigSchema),
   ];
-  const named = (k: string): boolean =>
-    new RegExp(`(?<![\\w$])${k.replace(/\$/g, '\\$')}(?!\\w)`).test(section);
+  // As code (`key`, `section.key`, `key.sub`) or in a defaults list ({key value, key value}).
+  const named = (k: string): boolean => {
+    const e = k.replace(/\$/g, '\\$');
+    return new RegExp(`\`(?:[\\w.]+\\.)?${e}[\`.]|[{,] ?${e} `).test(section);
+  };
   const missing = [...new Set(keys)].filter((k) => !named(k));
   assert.deepEqual(missing, []);
 });
