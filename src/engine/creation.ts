@@ -22,6 +22,10 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
 }
 const code = (d: DType | undefined): number | undefined => (d === undefined ? undefined : dtypeCode(d));
 
+/** 'cpu' or 'cuda:N', the form Tensor.device reports. The engine never changes the current CUDA device, so a
+ * bare 'cuda' is device 0. */
+export const canonicalDevice = (device: string): string => (device === 'cuda' ? 'cuda:0' : device);
+
 /** A random number generator with its own seed (pass as `generator` to rand/randn/randint/randperm). */
 export class Generator {
   /** Opaque handle owned by the addon; released by the GC. */
@@ -34,8 +38,7 @@ export class Generator {
       throw new RangeError(`Generator seed must be a non-negative integer, got ${seed}`);
     this.seed = seed;
     this.handle = N.newGenerator(seed, device);
-    // The engine never changes the current CUDA device, so a bare 'cuda' is device 0.
-    this.device = device === 'cuda' ? 'cuda:0' : device;
+    this.device = canonicalDevice(device);
   }
 }
 

@@ -34,7 +34,7 @@ export function pointSample(maps: Tensor, coords: Tensor): Tensor {
  * loss). Without a generator, the device's default one draws.
  */
 export function uniformPoints(n: number, p: number, generator?: Generator, device = 'cpu'): Tensor {
-  const target = device === 'cuda' ? 'cuda:0' : device;
+  const target = torch.canonicalDevice(device);
   if ((generator?.device ?? target) === target) return torch.rand([n, p, 2], { generator, device: target });
   return torch.tidy(() => torch.rand([n, p, 2], { generator }).to(target));
 }

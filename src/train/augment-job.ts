@@ -22,7 +22,7 @@ export interface AugmentJob {
 
 export type AugmentResult = WarpedSample<LabeledInstance & { i: number }>;
 
-export async function loadChecked(file: string, width: number, height: number): Promise<RgbImage> {
+async function loadChecked(file: string, width: number, height: number): Promise<RgbImage> {
   const pixels = await loadImage(file);
   if (pixels.width !== width || pixels.height !== height) {
     throw new Error(

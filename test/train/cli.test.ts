@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeWeakDataset } from '../../src/data/weak/index.ts';
-import { syntheticSet } from './helpers.ts';
+import { syntheticSet, TINY_STUDENT } from './helpers.ts';
 
 const run = promisify(execFile);
 const wish = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'wish.js');
@@ -16,14 +16,7 @@ test('wish train writes a checkpoint; wish predict turns it into COCO results', 
   const set = await syntheticSet(4, { tag: 1, point: 1, box: 1, mask: 1 });
   await writeWeakDataset(path.join(set.dir, 'weak.json'), set.weak);
   const config = {
-    model: {
-      numClasses: 4,
-      promptDim: 256,
-      inputSize: 64,
-      backbone: { kind: 'small-cnn', widths: [8, 16, 16, 16], depth: 1 },
-      pixelDecoder: { kind: 'fpn', convDim: 16, maskDim: 16 },
-      decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
-    },
+    model: TINY_STUDENT,
     data: {
       oracle: { weak: 'weak.json', groundTruth: 'annotations.json' },
       val: { annotations: 'annotations.json', images: '.' },

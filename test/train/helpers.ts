@@ -42,7 +42,6 @@ export async function syntheticSet(images: number, counts: WeakenCounts, size = 
   return { dir, gt, weak, prepared, latents, teacher };
 }
 
-/** A small run config for tests: cpu-small shrunk further. */
 /** cpu-small shrunk for tests (prompts 256 wide, as SAM's and the oracle's). */
 export const TINY_STUDENT = {
   numClasses: 4,
@@ -53,6 +52,7 @@ export const TINY_STUDENT = {
   decoder: { hiddenDim: 32, numQueries: 6, nHeads: 2, dimFeedforward: 32, layers: 2 },
 };
 
+/** A small run config for tests around TINY_STUDENT. */
 export function tinyConfig(over: Record<string, unknown> = {}): RunConfig {
   return parseRunConfig({
     model: TINY_STUDENT,
