@@ -111,24 +111,43 @@ export class BatchedFrameTargets {
     });
   }
 
-  /** Row rows[m] (rowStart[image] + target) at level levels[m], read at coords [M, P, 2] -> [M, P]. */
+  /**
+   * Row rows[m] (rowStart[image] + target) at level levels[m], read at coords [M, P, 2] -> [M, P]. The pairs
+   * of one row sit side by side in its grid (slot j = the row's j-th pair), every row is read at all its
+   * levels in one grid_sample, and each pair's level is picked after. Copying each pair's mask out first
+   * costs more: at cpu-small sizes these reads are bound by memory traffic, not by arithmetic.
+   */
   readPairs(rows: number[], levels: number[], coords: Tensor): Tensor {
     return torch.tidy(() => {
       const device = this.masks.device;
-      const K = this.levels;
-      const [, , H, W] = this.masks.shape;
-      const flat = BigInt64Array.from(rows, (r, m) => BigInt(r * K + levels[m]));
-      const chosen = this.masks
-        .reshape(this.rows * K, 1, H, W)
-        .indexSelect(0, torch.fromTypedArray(flat, [rows.length], { device }));
-      const rowIdx = torch.fromTypedArray(BigInt64Array.from(rows, BigInt), [rows.length], { device });
-      const grid = coords
-        .float()
-        .mul(this.rowScale.indexSelect(0, rowIdx))
-        .add(this.rowOffset.indexSelect(0, rowIdx));
-      return this.finish(
-        torch.gridSample(chosen, grid.unsqueeze(2), { alignCorners: false }).squeeze(3).squeeze(1),
+      const [N, K] = [this.rows, this.levels];
+      const P = coords.shape[1];
+      const used = new Array<number>(N).fill(0);
+      const slot = rows.map((r) => used[r]++);
+      const J = Math.max(1, ...used);
+      const long = (f: (r: number, m: number) => number): Tensor =>
+        torch.fromTypedArray(
+          BigInt64Array.from(rows, (r, m) => BigInt(f(r, m))),
+          [rows.length],
+          { device },
+        );
+      // Each pair to its slot (0 + x is exact); empty slots read (0, 0) and are dropped.
+      const grid = torch
+        .indexAdd(
+          torch.zeros([N * J, P, 2], { device }),
+          0,
+          long((r, m) => r * J + slot[m]),
+          coords.float(),
+        )
+        .reshape(N, J * P, 2)
+        .mul(this.rowScale)
+        .add(this.rowOffset);
+      const all = torch.gridSample(this.masks, grid.unsqueeze(2), { alignCorners: false }); // [N, K, J*P, 1]
+      const picked = all.reshape(N * K * J, P).indexSelect(
+        0,
+        long((r, m) => (r * K + levels[m]) * J + slot[m]),
       );
+      return this.finish(picked);
     });
   }
 }

@@ -143,3 +143,30 @@ test('the batched reader takes the largest compatible group, or nothing', () => 
   const r = BatchedFrameTargets.tryBuild(thresholds)!;
   assert.deepEqual([r.covers(0), r.covers(1), r.covers(2)], [false, false, true], 'three rows beat two');
 });
+
+test('readPairs: each pair reads its own row, level and points, exactly as the image reads it alone', () => {
+  for (const threshold of [null, 0] as const) {
+    const t = targetsWith(threshold);
+    const r = BatchedFrameTargets.tryBuild(t)!;
+    // Rows 0-1 are image 0's targets, 2-4 image 2's. Row 3 has no pair, row 1 three (uneven slots).
+    const pairs: [number, number, number][] = [
+      [0, 0, 2],
+      [0, 1, 0],
+      [2, 2, 1],
+      [0, 1, 2],
+      [2, 0, 0],
+      [0, 1, 1],
+    ]; // [image, target, level]
+    const coords = torch.rand([pairs.length, 25, 2], { generator: g }).mul(1.4).sub(0.2); // some outside
+    const got = r.readPairs(
+      pairs.map(([b, j]) => r.rowStart[b] + j),
+      pairs.map(([, , k]) => k),
+      coords,
+    );
+    assert.deepEqual(got.shape, [pairs.length, 25]);
+    pairs.forEach(([b, j, k], m) => {
+      const alone = t[b].masks.samplePairs([j], [k], coords.narrow(0, m, 1));
+      assert.deepEqual(got.narrow(0, m, 1).toArray(), alone.toArray(), `pair ${m}`);
+    });
+  }
+});
