@@ -4,34 +4,30 @@
 // It depends only on (H, W, F), so tables are computed once per shape and device and shared (read-only).
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
-
-const cache = new Map<string, Tensor>();
+import { deviceConstant } from './device-constants.ts';
 
 /** One encoding table [1, 2F, H, W]. Do not modify it in place (it is shared). */
 function table(h: number, w: number, numPosFeats: number, temperature: number, device: string): Tensor {
-  const key = `${h}x${w}x${numPosFeats}x${temperature}@${device}`;
-  let t = cache.get(key);
-  if (t) return t;
-  const f = numPosFeats;
-  const scale = 2 * Math.PI;
-  const eps = 1e-6;
-  const dimT = new Float64Array(f);
-  for (let k = 0; k < f; k++) dimT[k] = temperature ** ((2 * Math.floor(k / 2)) / f);
-  const out = new Float32Array(2 * f * h * w);
-  for (let k = 0; k < f; k++) {
-    const trig = k % 2 === 0 ? Math.sin : Math.cos;
-    for (let y = 0; y < h; y++) {
-      const vy = trig((((y + 1) / (h + eps)) * scale) / dimT[k]);
-      for (let x = 0; x < w; x++) {
-        const vx = trig((((x + 1) / (w + eps)) * scale) / dimT[k]);
-        out[(k * h + y) * w + x] = vy;
-        out[((f + k) * h + y) * w + x] = vx;
+  return deviceConstant(`sine-position/${h}x${w}x${numPosFeats}x${temperature}`, device, (dev) => {
+    const f = numPosFeats;
+    const scale = 2 * Math.PI;
+    const eps = 1e-6;
+    const dimT = new Float64Array(f);
+    for (let k = 0; k < f; k++) dimT[k] = temperature ** ((2 * Math.floor(k / 2)) / f);
+    const out = new Float32Array(2 * f * h * w);
+    for (let k = 0; k < f; k++) {
+      const trig = k % 2 === 0 ? Math.sin : Math.cos;
+      for (let y = 0; y < h; y++) {
+        const vy = trig((((y + 1) / (h + eps)) * scale) / dimT[k]);
+        for (let x = 0; x < w; x++) {
+          const vx = trig((((x + 1) / (w + eps)) * scale) / dimT[k]);
+          out[(k * h + y) * w + x] = vy;
+          out[((f + k) * h + y) * w + x] = vx;
+        }
       }
     }
-  }
-  t = torch.fromTypedArray(out, [1, 2 * f, h, w], { device }).keep();
-  cache.set(key, t);
-  return t;
+    return torch.fromTypedArray(out, [1, 2 * f, h, w], { device: dev });
+  });
 }
 
 /**

@@ -4,7 +4,8 @@
 import * as torch from '../../engine/index.ts';
 import type { Tensor } from '../../engine/index.ts';
 import { LayerNorm, Linear, Module, ModuleList, init } from '../../engine/nn/index.ts';
-import { MSDeformAttn, encoderReferencePoints, type SpatialShapes } from './ms-deform-attn.ts';
+import { deviceConstant } from '../device-constants.ts';
+import { MSDeformAttn, encoderReferencePoints, shapesKey, type SpatialShapes } from './ms-deform-attn.ts';
 
 export interface DeformableEncoderOptions {
   dModel: number;
@@ -87,7 +88,9 @@ export class DeformableEncoder extends Module {
         ),
         1,
       );
-      const ref = encoderReferencePoints(shapes, x.device);
+      const ref = deviceConstant(`encoder-reference-points/${shapesKey(shapes)}`, x.device, (device) =>
+        encoderReferencePoints(shapes, device),
+      );
       for (const layer of this.layers) x = layer.forward(x, p, ref, shapes);
       const parts = x.split(
         shapes.map(([h, w]) => h * w),

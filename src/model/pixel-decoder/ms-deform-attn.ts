@@ -5,6 +5,7 @@
 import * as torch from '../../engine/index.ts';
 import type { Tensor } from '../../engine/index.ts';
 import { Linear, Module, init } from '../../engine/nn/index.ts';
+import { deviceConstant } from '../device-constants.ts';
 
 /** [H, W] of each level, in the order the levels are concatenated. */
 export type SpatialShapes = [number, number][];
@@ -149,9 +150,14 @@ export class MSDeformAttn extends Module {
         .softmax(-1)
         .view(n, lq, m, l, p);
       // offsets are in pixels of each level: divide by (W, H)
-      const normalizer = torch.tensor(
-        spatialShapes.map(([h, w]) => [w, h]),
-        { device: query.device },
+      const normalizer = deviceConstant(
+        `msdeform-normalizer/${shapesKey(spatialShapes)}`,
+        query.device,
+        (device) =>
+          torch.tensor(
+            spatialShapes.map(([h, w]) => [w, h]),
+            { device },
+          ),
       ); // [L, 2]
       const ref = referencePoints.view(referencePoints.shape[0], lq, 1, l, 1, 2);
       const locations = ref.add(offsets.div(normalizer.view(1, 1, 1, l, 1, 2)));
@@ -160,6 +166,10 @@ export class MSDeformAttn extends Module {
     });
   }
 }
+
+/** A cache key for a list of level shapes. */
+export const shapesKey = (spatialShapes: SpatialShapes): string =>
+  spatialShapes.map(([h, w]) => `${h}x${w}`).join(',');
 
 /**
  * Reference points of the encoder: the centre of every cell of every level, normalised to [0, 1]
