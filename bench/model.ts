@@ -5,9 +5,15 @@
 // Median over the timed iterations after warm-up. The last stdout line is one JSON object.
 // The JSON carries the 1-minute load average: on a shared 2-core machine under load, 2 intra-op threads
 // can be an order of magnitude slower than 1 (threads wait on each other's stolen core); try --threads 1.
-// Options: --iters N (cpu-small, default 10) --paper-iters N (default 3) --warmup N (default 2)
-//          --only cpu-small,paper --threads N
+// The cpu-small step is compared with the same step in Python PyTorch on the same libtorch
+// (bench/model_peer.py, the module classes the golden fixtures are made with; the parameter counts agree),
+// in --rounds rounds that alternate the two sides; the ratio TypeScript / Python is printed.
+// Options: --iters N (cpu-small, default 10, split over the rounds) --rounds R (default 3)
+//          --paper-iters N (default 3) --warmup N (default 2) --only cpu-small,paper --threads N
+//          --python PATH (the peer's interpreter; default /usr/bin/python3, Debian's python3-torch) --no-python
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as torch from '../src/engine/index.ts';
 import type { Tensor } from '../src/engine/index.ts';
@@ -22,6 +28,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     only: { type: 'string', default: 'cpu-small,paper' },
     threads: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    'no-python': { type: 'boolean', default: false },
   },
 });
 if (args.threads) torch.setNumThreads(Number(args.threads));
@@ -41,6 +50,29 @@ function time(n: number, warmup: number, label: string, step: () => void): numbe
     process.stderr.write(`${label} ${i < warmup ? 'warm-up' : 'iter'} ${i + 1}: ${ms.toFixed(0)} ms\n`);
   }
   return out;
+}
+
+interface PeerTimes {
+  stepMs: number[];
+  forwardMs: number[];
+  backwardMs: number[];
+}
+
+/** bench/model_peer.py: the same cpu-small step in Python PyTorch on the same libtorch. */
+function runPeer(iters: number, warmupIters: number, threads: number): PeerTimes & Record<string, unknown> {
+  const script = fileURLToPath(new URL('./model_peer.py', import.meta.url));
+  const args_ = [
+    script,
+    '--iters',
+    String(iters),
+    '--warmup',
+    String(warmupIters),
+    '--threads',
+    String(threads),
+  ];
+  const out = execFileSync(args.python!, args_, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const last = out.trim().split('\n').at(-1)!;
+  return JSON.parse(last) as PeerTimes & Record<string, unknown>;
 }
 
 const outputsOf = (o: WishOutput): Tensor[] => [
@@ -70,7 +102,7 @@ if (only.has('cpu-small')) {
     torch.tidy(() => outputsOf(model.forward(images)).map((t) => torch.randn(t.shape))),
   );
   torch.keep(weights);
-  const ms = time(Number(args.iters), warmup, 'cpu-small fwd+bwd', () => {
+  const step = (): void => {
     torch.tidy(() => {
       const t0 = performance.now();
       const outs = outputsOf(model.forward(images));
@@ -82,15 +114,53 @@ if (only.has('cpu-small')) {
       parts.backward.push(performance.now() - t1);
     });
     model.zeroGrad();
-  });
+  };
+  // Rounds alternate with the Python peer, so that a change in the machine's load hits both sides.
+  const rounds = Math.max(1, Number(args.rounds));
+  const per = Math.max(1, Math.ceil(Number(args.iters) / rounds));
+  const ms: number[] = [];
+  const py: PeerTimes = { stepMs: [], forwardMs: [], backwardMs: [] };
+  let peerInfo: Record<string, unknown> | null = null;
+  for (let r = 0; r < rounds; r++) {
+    const w = r === 0 ? warmup : 0;
+    const before = parts.forward.length;
+    ms.push(...time(per, w, `cpu-small fwd+bwd (round ${r + 1})`, step));
+    parts.forward.splice(before, w);
+    parts.backward.splice(before, w);
+    if (!args['no-python']) {
+      const p = runPeer(per, warmup, torch.getNumThreads());
+      for (const k of ['stepMs', 'forwardMs', 'backwardMs'] as const) py[k].push(...p[k]);
+      peerInfo = { torch: p.torch, threads: p.threads, parameters: p.parameters };
+    }
+  }
+  const ts = { fwdBwdMs: median(ms), forwardMs: median(parts.forward), backwardMs: median(parts.backward) };
   result['cpu-small'] = {
     batch: 8,
     size: 96,
     parameters: model.numParameters(),
-    fwdBwdMs: Math.round(median(ms)),
-    forwardMs: Math.round(median(parts.forward.slice(warmup))),
-    backwardMs: Math.round(median(parts.backward.slice(warmup))),
+    ...Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, Math.round(v)])),
+    ...(peerInfo && {
+      python: {
+        ...peerInfo,
+        fwdBwdMs: Math.round(median(py.stepMs)),
+        forwardMs: Math.round(median(py.forwardMs)),
+        backwardMs: Math.round(median(py.backwardMs)),
+      },
+      ratio: {
+        fwdBwd: Number((ts.fwdBwdMs / median(py.stepMs)).toFixed(2)),
+        forward: Number((ts.forwardMs / median(py.forwardMs)).toFixed(2)),
+        backward: Number((ts.backwardMs / median(py.backwardMs)).toFixed(2)),
+      },
+    }),
   };
+  if (peerInfo) {
+    const r = result['cpu-small'] as { ratio: Record<string, number> };
+    console.log(
+      `cpu-small step TypeScript / Python PyTorch (same libtorch, ${torch.getNumThreads()} threads): ` +
+        `fwd+bwd ${r.ratio.fwdBwd}, forward ${r.ratio.forward}, backward ${r.ratio.backward} ` +
+        `(medians ${Math.round(ts.fwdBwdMs)} / ${Math.round(median(py.stepMs))} ms)`,
+    );
+  }
   model.dispose();
 }
 
