@@ -1,7 +1,7 @@
 // Constant tensors the model reads at every forward (position tables, reference points, normalisers), made
-// once per key and device and kept. Made afresh each time they would be uploaded at every forward, and a
-// host-to-device copy from ordinary memory waits for all the work queued on the GPU: each upload stalls
-// the forward until the GPU catches up. Callers must not modify or dispose what this returns.
+// once per key and device and kept. Built inside the forward they would be uploaded at every call, and on a
+// GPU a host-to-device copy from ordinary memory first waits for all queued work: the forward would stall
+// at each one. Callers must not modify or dispose what this returns.
 import * as torch from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
 
