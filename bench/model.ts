@@ -61,7 +61,7 @@ interface PeerTimes {
 /** bench/model_peer.py: the same cpu-small step in Python PyTorch on the same libtorch. */
 function runPeer(iters: number, warmupIters: number, threads: number): PeerTimes & Record<string, unknown> {
   const script = fileURLToPath(new URL('./model_peer.py', import.meta.url));
-  const args_ = [
+  const argv = [
     script,
     '--iters',
     String(iters),
@@ -70,7 +70,15 @@ function runPeer(iters: number, warmupIters: number, threads: number): PeerTimes
     '--threads',
     String(threads),
   ];
-  const out = execFileSync(args.python!, args_, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  let out: string;
+  try {
+    out = execFileSync(args.python!, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  } catch (e) {
+    throw new Error(
+      `bench/model_peer.py failed with ${args.python} (${(e as Error).message.split('\n')[0]}); it needs ` +
+        "PyTorch (Debian's python3-torch): pass --python PATH, or --no-python to time TypeScript alone",
+    );
+  }
   const last = out.trim().split('\n').at(-1)!;
   return JSON.parse(last) as PeerTimes & Record<string, unknown>;
 }
