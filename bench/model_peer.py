@@ -7,6 +7,7 @@ class, mask and prompt heads (3 layers, 16 queries, width 128), and the CAM head
 ones scripts/make-model-fixtures.py writes the golden fixtures with (the TypeScript model matches them there).
 One step = forward of a batch of 8 at 96 px, a fixed random weighting of every output, backward; the same
 as bench/model.ts. Prints one JSON object: the step, forward and backward times of every timed iteration.
+Needs Debian's python3-torch and python3-torchvision (the fixture script imports torchvision).
 """
 
 import argparse
