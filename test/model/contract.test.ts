@@ -1,7 +1,8 @@
 // One contract for every model part (timm's idea): at tiny sizes, each backbone, pixel decoder, the
 // decoder and the composed model must (1) give the documented shapes, (2) pass a gradient to every
-// trainable parameter (finite), and (3) survive a state-dict round trip through a safetensors file into a
-// freshly initialised instance with identical outputs.
+// trainable parameter (finite), (3) survive a state-dict round trip through a safetensors file into a
+// freshly initialised instance with identical outputs, and (4) make no tensor from host data after their
+// first run (their constants are built once per device: on a GPU each upload would stall the forward).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +26,7 @@ import {
 import { FpnPixelDecoder } from '../../src/model/pixel-decoder/fpn.ts';
 import { MSDeformPixelDecoder } from '../../src/model/pixel-decoder/msdeform-pixel-decoder.ts';
 import { MaskedTransformerDecoder } from '../../src/model/transformer-decoder.ts';
+import { countHostUploads } from './host-uploads.ts';
 
 interface Part {
   name: string;
@@ -257,7 +259,8 @@ for (const part of PARTS) {
     fresh.loadStateDict(sd);
     torch.dispose(sd);
     torch.tidy(() => {
-      const a = torch.noGrad(() => part.run(m));
+      const { result: a, uploads } = countHostUploads(() => torch.noGrad(() => part.run(m)));
+      assert.equal(uploads, 0, `${part.name}: ${uploads} tensors made from host data after the first run`);
       const b = torch.noGrad(() => part.run(fresh));
       a.forEach((t, i) =>
         assert.equal(t.sub(b[i]).abs().max().item(), 0, `${part.name}: output ${i} differs`),
